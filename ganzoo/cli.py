@@ -1,0 +1,85 @@
+"""The `ganzoo` command. Each command parses its arguments and calls one library function;
+a GanzooError becomes a one-line message and exit status 1."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import click
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def one_line_errors(command):
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from ganzoo.errors import GanzooError
+
+        try:
+            return command(*args, **kwargs)
+        except GanzooError as error:
+            raise click.ClickException(str(error)) from None
+
+    return wrapper
+
+
+@click.group()
+@click.version_option(package_name="ganzoo")
+def main() -> None:
+    """ganzoo: train, sample, evaluate and export GANs built on Keras 3."""
+
+
+@main.command("list")
+def list_command() -> None:
+    """Models in the zoo and their presets."""
+    import ganzoo
+
+    for name in ganzoo.list_models():
+        click.echo(f"{name:16s} presets: {', '.join(ganzoo.list_presets(name))}")
+
+
+@main.command()
+@click.argument("recipe", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a recipe key, e.g. train.batch_size=32.")
+@click.option("--max-steps", type=int, help="Train at most this many steps (recorded in the run's recipe).")
+@click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False, path_type=Path), help="Where run directories go.")
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False, path_type=Path), help="Continue this run directory from its last checkpoint.")
+@one_line_errors
+def train(recipe, assignments, max_steps, out, resume_dir) -> None:
+    """Train RECIPE (a TOML file) in a new run directory runs/<NNNNN>-<recipe>/."""
+    from ganzoo.recipes import load_recipe
+    from ganzoo.training import resume, train as train_recipe
+
+    if resume_dir is not None:
+        if recipe or assignments or max_steps:
+            raise click.UsageError("--resume takes no recipe, --set or --max-steps: the run's recipe is used")
+        run_dir = resume(resume_dir)
+    else:
+        if recipe is None:
+            raise click.UsageError("give a RECIPE file or --resume RUN_DIR")
+        run_dir = train_recipe(load_recipe(recipe, list(assignments)), out=out, max_steps=max_steps)
+    click.echo(f"run directory: {run_dir}")
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--num", default=64, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="A .png grid or a .npz of uint8 images.")
+@one_line_errors
+def sample(source, num, seed, out) -> None:
+    """Generate images from SOURCE (a run directory or a .keras file)."""
+    from ganzoo.errors import GanzooError
+    from ganzoo.images import write_images
+    from ganzoo.training import load_trained_model
+
+    if out.suffix not in (".png", ".npz"):
+        raise GanzooError(f"--out must end in .png or .npz, got {out.name}")
+    model = load_trained_model(source)
+    click.echo(f"wrote {write_images(out, model.generate(num, seed=seed))}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""The training input pipeline: an endless, resumable stream of batches scaled to [-1, 1].
+
+Epoch e visits the examples in a stateless permutation seeded by (seed, e), so the batch at
+step s is a pure function of (seed, s). A resumed run starts the stream at its step and sees
+exactly the batches that an uninterrupted run would have seen.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from ganzoo.errors import DataError
+
+# A captured constant above this size would not fit in a serialized graph (2 GiB proto limit).
+MAX_IN_MEMORY_BYTES = 1536 * 2**20
+
+
+def to_signed_unit(images):
+    """uint8 [0, 255] -> float32 [-1, 1]."""
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def training_dataset(
+    images: np.ndarray,
+    batch_size: int,
+    seed: int,
+    start_step: int = 0,
+    labels: np.ndarray | None = None,
+) -> tf.data.Dataset:
+    """Batches of images (or (images, labels)) for steps start_step, start_step + 1, ..."""
+    count = len(images)
+    if count < batch_size:
+        raise DataError(f"the dataset has {count} images, fewer than the batch size {batch_size}")
+    if images.nbytes > MAX_IN_MEMORY_BYTES:
+        raise DataError(
+            f"the dataset is {images.nbytes / 2**30:.1f} GiB at this image size, over the "
+            f"{MAX_IN_MEMORY_BYTES / 2**30:.1f} GiB in-memory limit; set data.max_examples"
+        )
+    first_epoch, offset = divmod(start_step * batch_size, count)
+    pixels = tf.constant(images)
+    label_values = None if labels is None else tf.constant(labels, tf.int32)
+
+    def epoch_order(epoch):
+        keys = tf.random.stateless_uniform([count], seed=tf.stack([tf.cast(seed, tf.int64), epoch]))
+        return tf.data.Dataset.from_tensor_slices(tf.argsort(keys))
+
+    def gather(indices):
+        batch = to_signed_unit(tf.gather(pixels, indices))
+        if label_values is None:
+            return batch
+        return batch, tf.gather(label_values, indices)
+
+    return (
+        tf.data.Dataset.range(first_epoch, 2**62)
+        .flat_map(epoch_order)
+        .skip(offset)
+        .batch(batch_size, drop_remainder=True)
+        .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )

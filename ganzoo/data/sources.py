@@ -1,0 +1,180 @@
+"""Loading real images into memory at the model's shape: tfds, an image folder, or `.npz`.
+
+Data is decoded and resized once, here, and held as uint8; the training pipeline then only
+gathers and rescales batches (no decoding or Python in the hot path).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ganzoo.errors import DataError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
+_CHUNK = 2048
+
+
+@dataclass(frozen=True)
+class ImageData:
+    images: np.ndarray  # uint8 [N, H, W, C]
+    labels: np.ndarray | None  # int32 [N] or None
+    description: str
+
+    @property
+    def num_classes(self) -> int:
+        return 0 if self.labels is None else int(self.labels.max()) + 1
+
+
+def parse_source(source: str) -> tuple[str, str]:
+    """'tfds:mnist' -> ('tfds', 'mnist'); also 'folder:DIR' and 'npz:FILE'."""
+    kind, sep, target = source.partition(":")
+    if not sep or kind not in ("tfds", "folder", "npz") or not target:
+        raise DataError(f"data source {source!r} must be 'tfds:NAME', 'folder:DIR' or 'npz:FILE'")
+    return kind, target
+
+
+def fit_to_shape(images: np.ndarray, image_shape) -> np.ndarray:
+    """Center-crop to the target aspect ratio, resize (antialiased area filter), match channels."""
+    import tensorflow as tf
+
+    height, width, channels = image_shape
+    if images.ndim == 3:
+        images = images[..., None]
+    out = []
+    for start in range(0, len(images), _CHUNK):
+        x = tf.convert_to_tensor(images[start : start + _CHUNK])
+        if x.shape[-1] != channels:
+            if x.shape[-1] == 1 and channels == 3:
+                x = tf.repeat(x, 3, axis=-1)
+            elif x.shape[-1] in (3, 4) and channels == 1:
+                x = tf.cast(tf.round(tf.image.rgb_to_grayscale(x[..., :3])), tf.uint8)
+            elif x.shape[-1] == 4 and channels == 3:
+                x = x[..., :3]
+            else:
+                raise DataError(f"cannot convert {x.shape[-1]}-channel images to {channels} channels")
+        h, w = int(x.shape[1]), int(x.shape[2])
+        if (h, w) != (height, width):
+            crop_h, crop_w = min(h, w * height // width), min(w, h * width // height)
+            x = tf.image.crop_to_bounding_box(x, (h - crop_h) // 2, (w - crop_w) // 2, crop_h, crop_w)
+            x = tf.image.resize(tf.cast(x, tf.float32), (height, width), method="area", antialias=True)
+            x = tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8)
+        out.append(x.numpy())
+    return np.concatenate(out) if out else np.zeros((0, height, width, channels), np.uint8)
+
+
+def tfds_data_dir(data_dir: str | None) -> str | None:
+    return data_dir or os.environ.get("TFDS_DATA_DIR") or None
+
+
+def load_tfds(name: str, split: str, data_dir: str | None, download: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    import tensorflow_datasets as tfds
+
+    data_dir = tfds_data_dir(data_dir)
+    where = data_dir or "~/tensorflow_datasets"
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except Exception as error:  # tfds raises DatasetNotFoundError and friends
+        raise DataError(f"unknown tensorflow-datasets name {name!r}: {str(error).splitlines()[0]}") from None
+    if not builder.is_prepared():
+        if not download:
+            raise DataError(
+                f"tfds dataset {name!r} is not prepared in {where} and downloading is off; "
+                "point TFDS_DATA_DIR (or data.data_dir) at a prepared data dir"
+            )
+        try:
+            builder.download_and_prepare()
+        except Exception as error:
+            raise DataError(
+                f"tfds dataset {name!r} could not be downloaded into {where} ({type(error).__name__}); "
+                "on an offline machine point TFDS_DATA_DIR (or data.data_dir) at a prepared data dir"
+            ) from None
+    try:
+        dataset = builder.as_dataset(split=split)
+    except Exception as error:
+        raise DataError(f"tfds dataset {name!r} has no split {split!r}: {str(error).splitlines()[0]}") from None
+    images, labels = [], []
+    for batch in tfds.as_numpy(dataset.batch(_CHUNK)):
+        if "image" not in batch:
+            raise DataError(f"tfds dataset {name!r} has no 'image' feature")
+        images.append(batch["image"])
+        if "label" in batch:
+            labels.append(batch["label"])
+    if not images:
+        raise DataError(f"tfds dataset {name!r} split {split!r} is empty")
+    return np.concatenate(images), (np.concatenate(labels).astype(np.int32) if labels else None)
+
+
+def load_folder(folder: str, channels: int) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """Every image below `folder`; labels from first-level subfolder names when there are any."""
+    import tensorflow as tf
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise DataError(f"image folder {folder} does not exist")
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DataError(f"image folder {folder} holds no {'/'.join(sorted(IMAGE_SUFFIXES))} files")
+    classes = sorted({p.relative_to(root).parts[0] for p in files if len(p.relative_to(root).parts) > 1})
+    labelled = classes and all(len(p.relative_to(root).parts) > 1 for p in files)
+    images = []
+    for path in files:
+        try:
+            image = tf.io.decode_image(tf.io.read_file(str(path)), channels=channels, expand_animations=False)
+        except Exception:
+            raise DataError(f"corrupt or unreadable image: {path}") from None
+        images.append(image.numpy())
+    labels = None
+    if labelled:
+        index = {name: i for i, name in enumerate(classes)}
+        labels = np.array([index[p.relative_to(root).parts[0]] for p in files], np.int32)
+    return images, labels
+
+
+def load_npz(path: str) -> tuple[np.ndarray, np.ndarray | None]:
+    if not Path(path).is_file():
+        raise DataError(f"npz file {path} does not exist")
+    try:
+        with np.load(path) as archive:
+            key = next((k for k in ("images", "x") if k in archive), None)
+            if key is None:
+                raise DataError(f"npz file {path} has no 'images' array (keys: {', '.join(archive.files)})")
+            images = archive[key]
+            labels = next((archive[k] for k in ("labels", "y") if k in archive), None)
+    except DataError:
+        raise
+    except Exception as error:
+        raise DataError(f"cannot read npz file {path}: {error}") from None
+    if images.dtype != np.uint8:
+        if images.size and (images.min() < 0 or images.max() > 1):
+            raise DataError(f"npz images in {path} must be uint8, or floats in [0, 1]")
+        images = np.round(images * 255).astype(np.uint8)
+    return images, (None if labels is None else labels.astype(np.int32))
+
+
+def load_images(
+    source: str,
+    image_shape,
+    split: str = "train",
+    data_dir: str | None = None,
+    download: bool = True,
+    max_examples: int = 0,
+) -> ImageData:
+    """Real images as uint8 [N, H, W, C] at `image_shape`, with labels where the source has them."""
+    kind, target = parse_source(source)
+    if kind == "tfds":
+        images, labels = load_tfds(target, split, data_dir, download)
+    elif kind == "npz":
+        images, labels = load_npz(target)
+    else:
+        decoded, labels = load_folder(target, image_shape[-1])
+        # Images of mixed sizes are fitted one by one; then the array is uniform.
+        images = np.concatenate([fit_to_shape(image[None], image_shape) for image in decoded])
+    if max_examples:
+        images = images[:max_examples]
+        labels = None if labels is None else labels[:max_examples]
+    images = fit_to_shape(images, image_shape)
+    return ImageData(images, labels, f"{source} ({split}, {len(images)} images)")

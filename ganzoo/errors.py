@@ -1,0 +1,21 @@
+"""Errors that the CLI reports as one line (no traceback)."""
+
+
+class GanzooError(Exception):
+    """Base class: a user-facing problem with a clear one-line message."""
+
+
+class RecipeError(GanzooError):
+    """A recipe key is unknown, has the wrong type, or names a missing file."""
+
+
+class DataError(GanzooError):
+    """A dataset cannot be found, downloaded, or decoded."""
+
+
+class TrainingDiverged(GanzooError):
+    """A loss became NaN or Inf; training stopped and the last good checkpoint stays."""
+
+
+class ModelNotFound(GanzooError):
+    """An unknown model name or preset, or a run directory without a model."""

@@ -1,0 +1,57 @@
+"""Image grids and files: [-1, 1] floats to uint8, PNG grids, `.npz` dumps."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """[-1, 1] floats -> uint8 [0, 255] (the same rounding the exported signatures use)."""
+    return np.clip(np.round((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def make_grid(images: np.ndarray, columns: int | None = None, padding: int = 2) -> np.ndarray:
+    """uint8 [N, H, W, C] -> one uint8 [rows*(H+p)+p, cols*(W+p)+p, C] image."""
+    count, height, width, channels = images.shape
+    columns = columns or math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    grid = np.zeros((rows * (height + padding) + padding, columns * (width + padding) + padding, channels), np.uint8)
+    for i, image in enumerate(images):
+        top = padding + (i // columns) * (height + padding)
+        left = padding + (i % columns) * (width + padding)
+        grid[top : top + height, left : left + width] = image
+    return grid
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    import tensorflow as tf
+
+    return tf.io.encode_png(image).numpy()
+
+
+def write_images(path: str | Path, images: np.ndarray, columns: int | None = None) -> Path:
+    """Images in [-1, 1] to a PNG grid (`.png`) or raw uint8 `.npz` (key `images`, [N,H,W,C])."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pixels = to_uint8(images)
+    if path.suffix == ".png":
+        atomic_write_bytes(path, encode_png(make_grid(pixels, columns)))
+    elif path.suffix == ".npz":
+        tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.npz")
+        np.savez_compressed(tmp, images=pixels)
+        os.replace(tmp, path)
+    else:
+        raise ValueError(f"output must end in .png or .npz, got {path.name}")
+    return path

@@ -1,0 +1,261 @@
+"""The GAN contract every zoo model follows.
+
+A `GAN` is a `keras.Model` that owns a generator and a discriminator built in `__init__` from
+hyper-parameters, and overrides `train_step` with the adversarial update, so that training is
+`model.compile(...)` + `model.fit(dataset)`.
+
+Design decisions (each one fixes a trap listed in ../shared/notes/keras-gan-facts.md):
+- Noise is stateless, drawn from (noise_seed, generator step, stream) for the *global* batch and
+  sliced per replica: replicas get different latents, and a resumed run replays nothing.
+- Losses are per-example and averaged over the global batch (`losses.global_batch_mean`); trackers
+  are updated with per-example values, so logs equal single-device logs under any strategy.
+- Both optimizers are created and built in `compile()` (inside the strategy scope, before `fit`).
+- `super().compile(optimizer=None)`: no phantom RMSprop.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from ganzoo import losses
+
+# Streams keep the random draws of one step apart (latents of each D step, GP weights, ...).
+_STREAMS_PER_STEP = 64
+LATENT_STREAM = 0
+PENALTY_STREAM = 32
+
+
+def default_optimizer() -> keras.optimizers.Optimizer:
+    """Adam(2e-4, beta_1=0.5): the DCGAN paper's setting, a sound default for most GANs."""
+    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+
+
+def latents_for_seed(num: int, latent_dim: int, seed: int) -> tf.Tensor:
+    """The latents that `generate(num, seed=seed)` and the exported `sample` signature use."""
+    seed_pair = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
+    return tf.random.stateless_normal([num, latent_dim], seed=seed_pair)
+
+
+class GAN(keras.Model):
+    """Base class: subclasses set `self.generator`, `self.discriminator` and `self.latent_dim`
+    in `__init__` (then call `self.finish_init()`), and list their presets."""
+
+    presets: dict[str, dict[str, Any]] = {}
+    registry_name: str | None = None
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.d_real_tracker = keras.metrics.Mean(name="d_real")
+        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        self.d_penalty_tracker = keras.metrics.Mean(name="d_penalty")
+        self.adversarial = losses.get_adversarial_loss("non_saturating")
+        self.d_steps = 1
+        self.gp_weight = 10.0
+        self.noise_seed = 0
+
+    def finish_init(self) -> None:
+        """Marks the wrapper built once its sub-networks are: under a strategy, fit() would
+        otherwise try to build it symbolically by calling it on a data batch."""
+        self.built = True
+
+    # ----------------------------------------------------------------- config
+    def get_config(self) -> dict[str, Any]:
+        """Exactly the constructor arguments (each stored under its own name)."""
+        params = inspect.signature(type(self).__init__).parameters
+        config = {"name": self.name}
+        for name in params:
+            if name not in ("self", "kwargs"):
+                value = getattr(self, name)
+                config[name] = list(value) if isinstance(value, tuple) else value
+        return config
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(int(d) for d in self.generator.output_shape[1:])
+
+    # ---------------------------------------------------------------- compile
+    def compile(
+        self,
+        g_optimizer: Any = None,
+        d_optimizer: Any = None,
+        loss: str = "non_saturating",
+        d_steps: int = 1,
+        gp_weight: float = 10.0,
+        noise_seed: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        """`loss` names an entry of `ganzoo.losses.ADVERSARIAL_LOSSES`; `d_steps` discriminator
+        updates per generator update (5 is usual for wgan_gp); `noise_seed` seeds the
+        stateless training noise. Other keyword arguments (jit_compile, steps_per_execution,
+        ...) go to `keras.Model.compile`."""
+        super().compile(optimizer=None, loss=None, **kwargs)
+        self.g_optimizer = keras.optimizers.get(g_optimizer) if g_optimizer else default_optimizer()
+        self.d_optimizer = keras.optimizers.get(d_optimizer) if d_optimizer else default_optimizer()
+        if self.g_optimizer is self.d_optimizer:
+            raise ValueError("g_optimizer and d_optimizer must be two different optimizer objects")
+        self.adversarial = losses.get_adversarial_loss(loss)
+        self.d_steps = int(d_steps)
+        self.gp_weight = float(gp_weight)
+        self.noise_seed = int(noise_seed)
+        # Built here, in the caller's strategy scope: lazily built slots fail under a strategy.
+        self.g_optimizer.build(self.generator_variables())
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    def get_compile_config(self) -> dict[str, Any]:
+        return {
+            "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
+            "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
+            "loss": self.adversarial.name,
+            "d_steps": self.d_steps,
+            "gp_weight": self.gp_weight,
+            "noise_seed": self.noise_seed,
+        }
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        config = dict(config)
+        config["g_optimizer"] = keras.optimizers.deserialize(config["g_optimizer"])
+        config["d_optimizer"] = keras.optimizers.deserialize(config["d_optimizer"])
+        self.compile(**config)
+
+    def generator_variables(self) -> list:
+        """What the generator optimizer updates (subclasses with extra G parts extend it)."""
+        return self.generator.trainable_variables
+
+    def checkpoint_objects(self) -> dict[str, Any]:
+        """Everything a training checkpoint must hold to resume exactly. The RNG state is
+        (noise_seed, optimizer step): the seed lives in the recipe, the step in g_optimizer."""
+        return {
+            "generator": self.generator,
+            "discriminator": self.discriminator,
+            "g_optimizer": self.g_optimizer,
+            "d_optimizer": self.d_optimizer,
+        }
+
+    @property
+    def metrics(self) -> list:
+        trackers = [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
+        if self.adversarial.needs_gradient_penalty:
+            trackers.append(self.d_penalty_tracker)
+        return trackers
+
+    # ------------------------------------------------------------- randomness
+    def _step_seed(self, stream: int):
+        step = ops.cast(self.g_optimizer.iterations, "int64")
+        return tf.stack([tf.constant(self.noise_seed, tf.int64), step * _STREAMS_PER_STEP + stream])
+
+    def _replica_slice(self, global_values, local_batch):
+        replicas = self.distribute_strategy.num_replicas_in_sync
+        if replicas == 1:
+            return global_values
+        replica_id = tf.distribute.get_replica_context().replica_id_in_sync_group
+        return global_values[replica_id * local_batch : (replica_id + 1) * local_batch]
+
+    def _global_batch(self, local_batch):
+        return local_batch * self.distribute_strategy.num_replicas_in_sync
+
+    def draw_latents(self, local_batch, stream: int = LATENT_STREAM):
+        """This replica's slice of the global batch of latents for the current step."""
+        shape = [self._global_batch(local_batch), self.latent_dim]
+        noise = tf.random.stateless_normal(shape, seed=self._step_seed(stream))
+        return self._replica_slice(noise, local_batch)
+
+    def draw_uniform(self, local_batch, stream: int):
+        values = tf.random.stateless_uniform([self._global_batch(local_batch)], seed=self._step_seed(stream))
+        return self._replica_slice(values, local_batch)
+
+    # ------------------------------------------------------------- train step
+    def call(self, latents, training=False):
+        return self.generator(latents, training=training)
+
+    def real_images(self, data):
+        """The real images of a batch (datasets may yield images or (images, labels))."""
+        return data[0] if isinstance(data, (tuple, list)) else data
+
+    def scale_loss(self, per_example, local_batch):
+        return losses.global_batch_mean(per_example, self._global_batch(local_batch))
+
+    def apply_gradients(self, tape, loss, variables, optimizer) -> None:
+        grads = tape.gradient(loss, variables)
+        optimizer.apply_gradients(zip(grads, variables))
+
+    def discriminator_step(self, real, fake, stream: int = 0):
+        """One discriminator update on a real and a generated batch. Touches no G weight."""
+        batch = ops.shape(real)[0]
+        critic = lambda images: self.discriminator(images, training=True)  # noqa: E731
+        with tf.GradientTape() as tape:
+            real_logits = critic(real)
+            fake_logits = critic(fake)
+            per_example = self.adversarial.discriminator(real_logits, fake_logits)
+            if self.adversarial.needs_gradient_penalty:
+                alpha = self.draw_uniform(batch, PENALTY_STREAM + stream)
+                penalty = losses.gradient_penalty(critic, real, fake, alpha)
+                per_example = per_example + self.gp_weight * penalty
+                self.d_penalty_tracker.update_state(penalty)
+            loss = self.d_optimizer.scale_loss(self.scale_loss(per_example, batch))
+        self.apply_gradients(tape, loss, self.discriminator.trainable_variables, self.d_optimizer)
+        self.d_loss_tracker.update_state(per_example)
+        self.d_real_tracker.update_state(losses.per_example(real_logits))
+        self.d_fake_tracker.update_state(losses.per_example(fake_logits))
+
+    def generator_loss(self, fake, batch):
+        """Per-example adversarial loss of generated images under the current discriminator,
+        and its global-batch mean (compute both inside the generator's tape)."""
+        per_example = self.adversarial.generator(self.discriminator(fake, training=True))
+        return per_example, self.g_optimizer.scale_loss(self.scale_loss(per_example, batch))
+
+    def generator_update(self, tape, per_example, loss) -> None:
+        self.apply_gradients(tape, loss, self.generator_variables(), self.g_optimizer)
+        self.g_loss_tracker.update_state(per_example)
+
+    def generator_step(self, latents):
+        """One generator update on its own (train_step fuses it with the D step). Changes no
+        trainable weight of the discriminator."""
+        with tf.GradientTape() as tape:
+            per_example, loss = self.generator_loss(self.generator(latents, training=True), ops.shape(latents)[0])
+        self.generator_update(tape, per_example, loss)
+
+    def train_step(self, data):
+        real = self.real_images(data)
+        batch = ops.shape(real)[0]
+        # Extra critic updates (d_steps > 1, as WGAN-GP trains) each see fresh latents.
+        for extra in range(1, self.d_steps):
+            self.discriminator_step(real, self.generator(self.draw_latents(batch, extra), training=True), extra)
+        latents = self.draw_latents(batch)
+        with tf.GradientTape() as g_tape:
+            # One generator forward pass serves both updates (as in the PyTorch DCGAN recipe):
+            # D learns from these fakes, then G learns from the updated D's opinion of them.
+            fake = self.generator(latents, training=True)
+            with g_tape.stop_recording():
+                self.discriminator_step(real, fake)
+            g_per_example, g_loss = self.generator_loss(fake, batch)
+        self.generator_update(g_tape, g_per_example, g_loss)
+        return {m.name: m.result() for m in self.metrics}
+
+    # ------------------------------------------------------------- inference
+    def sample_latents(self, num: int, seed: int | None = None) -> np.ndarray:
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
+        return latents_for_seed(num, self.latent_dim, seed).numpy()
+
+    def generate(self, num_or_latents, seed: int | None = None, batch_size: int = 256) -> np.ndarray:
+        """Images in [-1, 1], shape [N, H, W, C]. An int draws that many latents from `seed`
+        (the same seed gives the same images); an array is used as the latents."""
+        if isinstance(num_or_latents, (int, np.integer)):
+            latents = self.sample_latents(int(num_or_latents), seed)
+        else:
+            latents = np.asarray(num_or_latents, dtype="float32")
+            if latents.ndim != 2 or latents.shape[1] != self.latent_dim:
+                raise ValueError(f"latents must have shape [N, {self.latent_dim}], got {latents.shape}")
+        chunks = [
+            ops.convert_to_numpy(self.generator(latents[i : i + batch_size], training=False))
+            for i in range(0, len(latents), batch_size)
+        ]
+        return np.concatenate(chunks).astype("float32")

@@ -1,0 +1,75 @@
+"""DCGAN (Radford, Metz & Chintala 2015): transposed-conv generator with batch norm and ReLU,
+tanh output; strided-conv discriminator with LeakyReLU."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from ganzoo.models.base import GAN
+from ganzoo.registry import register_model
+
+
+def build_dcgan_generator(latent_dim: int, image_shape, filters) -> keras.Model:
+    """Dense to a (H / 2^n, W / 2^n, filters[0]) map, then n stride-2 transposed convs."""
+    height, width, channels = image_shape
+    stages = len(filters)
+    if height % 2**stages or width % 2**stages:
+        raise ValueError(f"image_shape {tuple(image_shape)} is not divisible by 2^{stages} (len(g_filters))")
+    base_h, base_w = height // 2**stages, width // 2**stages
+    latents = keras.Input((latent_dim,), name="latent")
+    x = layers.Dense(base_h * base_w * filters[0], use_bias=False, name="project")(latents)
+    x = layers.BatchNormalization(synchronized=True, name="project_bn")(x)
+    x = layers.ReLU(name="project_relu")(x)
+    x = layers.Reshape((base_h, base_w, filters[0]), name="project_reshape")(x)
+    for i, f in enumerate(filters[1:], start=1):
+        x = layers.Conv2DTranspose(f, 4, strides=2, padding="same", use_bias=False, name=f"up{i}")(x)
+        x = layers.BatchNormalization(synchronized=True, name=f"up{i}_bn")(x)
+        x = layers.ReLU(name=f"up{i}_relu")(x)
+    x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", name="to_image")(x)
+    images = layers.Activation("tanh", dtype="float32", name="tanh")(x)
+    return keras.Model(latents, images, name="generator")
+
+
+def build_dcgan_discriminator(image_shape, filters, batchnorm: bool) -> keras.Model:
+    """Stride-2 convs with LeakyReLU(0.2); batch norm on all but the first (paper, section 3)."""
+    images = keras.Input(tuple(image_shape), name="image")
+    x = images
+    for i, f in enumerate(filters):
+        x = layers.Conv2D(f, 4, strides=2, padding="same", use_bias=not (batchnorm and i), name=f"down{i}")(x)
+        if batchnorm and i:
+            x = layers.BatchNormalization(synchronized=True, name=f"down{i}_bn")(x)
+        x = layers.LeakyReLU(0.2, name=f"down{i}_lrelu")(x)
+    x = layers.Flatten(name="flatten")(x)
+    logits = layers.Dense(1, dtype="float32", name="logit")(x)
+    return keras.Model(images, logits, name="discriminator")
+
+
+@register_model("dcgan")
+class DCGAN(GAN):
+    presets = {
+        "tiny": dict(latent_dim=16, image_shape=(16, 16, 1), g_filters=(32, 16), d_filters=(16, 32)),
+        "mnist": dict(latent_dim=100, image_shape=(28, 28, 1), g_filters=(128, 64), d_filters=(64, 128)),
+        "cifar32": dict(latent_dim=128, image_shape=(32, 32, 3), g_filters=(512, 256, 128), d_filters=(128, 256, 512)),
+        "celeba64": dict(
+            latent_dim=128, image_shape=(64, 64, 3), g_filters=(512, 256, 128, 64), d_filters=(64, 128, 256, 512)
+        ),
+    }
+
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        image_shape=(28, 28, 1),
+        g_filters=(128, 64),
+        d_filters=(64, 128),
+        d_batchnorm: bool = True,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.latent_dim = int(latent_dim)
+        self.g_filters = tuple(g_filters)
+        self.d_filters = tuple(d_filters)
+        self.d_batchnorm = bool(d_batchnorm)
+        self.generator = build_dcgan_generator(self.latent_dim, tuple(image_shape), self.g_filters)
+        self.discriminator = build_dcgan_discriminator(tuple(image_shape), self.d_filters, self.d_batchnorm)
+        self.finish_init()

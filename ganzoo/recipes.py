@@ -1,0 +1,239 @@
+"""Recipes: TOML files read with `tomllib` into frozen dataclasses.
+
+Every key is checked: an unknown key, a wrong type or a missing file gives a one-line
+`RecipeError` naming the key. `--set train.batch_size=32` style overrides are applied to the
+raw TOML before the check, so they are checked the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ganzoo.errors import GanzooError, RecipeError
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    name: str
+    preset: str = "tiny"
+    overrides: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataSection:
+    source: str  # "tfds:NAME", "folder:DIR" or "npz:FILE"
+    split: str = "train"
+    data_dir: str = ""  # tfds data dir; empty means $TFDS_DATA_DIR or tfds' default
+    download: bool = True
+    max_examples: int = 0  # 0 means all
+
+
+@dataclass(frozen=True)
+class OptimizerSection:
+    name: str = "adam"
+    learning_rate: float = 2e-4
+    options: dict = field(default_factory=dict)  # other keras optimizer arguments, e.g. beta_1
+
+    def build(self, key: str):
+        import keras
+
+        try:
+            return keras.optimizers.get(
+                {"class_name": self.name, "config": {"learning_rate": self.learning_rate, **self.options}}
+            )
+        except (TypeError, ValueError) as error:
+            raise RecipeError(f"{key}: cannot build optimizer {self.name!r}: {error}") from None
+
+
+@dataclass(frozen=True)
+class OptimizersSection:
+    generator: OptimizerSection = field(default_factory=OptimizerSection)
+    discriminator: OptimizerSection = field(default_factory=OptimizerSection)
+
+
+@dataclass(frozen=True)
+class TrainSection:
+    steps: int
+    batch_size: int = 64  # the global batch, split over replicas
+    steps_per_epoch: int = 100  # an epoch here is a logging/checkpoint period
+    seed: int = 0
+    loss: str = "non_saturating"
+    d_steps: int = 1
+    gp_weight: float = 10.0
+    jit_compile: bool = True
+    steps_per_execution: int = 1
+
+
+@dataclass(frozen=True)
+class LoggingSection:
+    log_every_steps: int = 50
+    sample_grid: int = 64  # images in the TensorBoard sample grid
+
+
+@dataclass(frozen=True)
+class CheckpointSection:
+    every_epochs: int = 1
+    keep: int = 3
+
+
+@dataclass(frozen=True)
+class Recipe:
+    model: ModelSection
+    data: DataSection
+    train: TrainSection
+    name: str = ""
+    description: str = ""
+    optimizer: OptimizersSection = field(default_factory=OptimizersSection)
+    logging: LoggingSection = field(default_factory=LoggingSection)
+    checkpoint: CheckpointSection = field(default_factory=CheckpointSection)
+
+    def replace(self, section: str, **changes: Any) -> "Recipe":
+        return dataclasses.replace(self, **{section: dataclasses.replace(getattr(self, section), **changes)})
+
+
+# ---------------------------------------------------------------------- parsing
+def _check_type(value: Any, kind: type, key: str) -> Any:
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise RecipeError(f"recipe key '{key}' must be {kind.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _build(cls: type, raw: Any, prefix: str) -> Any:
+    if not isinstance(raw, dict):
+        raise RecipeError(f"recipe key '{prefix.rstrip('.')}' must be a table")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise RecipeError(f"unknown recipe key '{prefix}{unknown[0]}' (known in this table: {', '.join(fields)})")
+    values = {}
+    for name, spec in fields.items():
+        key = prefix + name
+        if name not in raw:
+            if dataclasses.is_dataclass(hints[name]):
+                values[name] = _build(hints[name], {}, key + ".")
+            elif spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+                raise RecipeError(f"recipe is missing the key '{key}'")
+            continue
+        if dataclasses.is_dataclass(hints[name]):
+            values[name] = _build(hints[name], raw[name], key + ".")
+        else:
+            values[name] = _check_type(raw[name], hints[name], key)
+    return cls(**values)
+
+
+def parse_value(text: str) -> Any:
+    """A `--set` value: a TOML literal (3, 2e-4, true, [1, 2], "x") or else a bare string."""
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(raw: dict, assignments: list[str]) -> dict:
+    """Applies 'a.b.c=value' assignments to a raw recipe dict (a deep copy is returned)."""
+    raw = json.loads(json.dumps(raw))
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        if not sep or not key:
+            raise RecipeError(f"--set expects key=value, got {assignment!r}")
+        *parents, leaf = key.strip().split(".")
+        table = raw
+        for part in parents:
+            table = table.setdefault(part, {})
+            if not isinstance(table, dict):
+                raise RecipeError(f"--set {key}: '{part}' is not a table")
+        table[leaf] = parse_value(text.strip())
+    return raw
+
+
+def validate(recipe: Recipe) -> Recipe:
+    """Checks that go beyond types: names that must exist, numbers that must be positive."""
+    from ganzoo import losses, registry
+    from ganzoo.data import parse_source
+
+    try:
+        registry.preset_config(recipe.model.name, recipe.model.preset)
+    except GanzooError as error:
+        raise RecipeError(f"model.name/model.preset: {error}") from None
+    if recipe.train.loss not in losses.ADVERSARIAL_LOSSES:
+        raise RecipeError(f"train.loss: unknown loss {recipe.train.loss!r}; known: {', '.join(losses.ADVERSARIAL_LOSSES)}")
+    try:
+        kind, target = parse_source(recipe.data.source)
+    except GanzooError as error:
+        raise RecipeError(f"data.source: {error}") from None
+    if kind in ("folder", "npz") and not Path(target).exists():
+        raise RecipeError(f"data.source: {target} does not exist")
+    for key in ("steps", "batch_size", "steps_per_epoch", "d_steps", "steps_per_execution"):
+        if getattr(recipe.train, key) < 1:
+            raise RecipeError(f"train.{key} must be at least 1")
+    if recipe.train.steps_per_epoch % recipe.train.steps_per_execution:
+        raise RecipeError("train.steps_per_epoch must be a multiple of train.steps_per_execution")
+    for key in ("log_every_steps", "sample_grid"):
+        if getattr(recipe.logging, key) < 1:
+            raise RecipeError(f"logging.{key} must be at least 1")
+    if recipe.checkpoint.every_epochs < 1 or recipe.checkpoint.keep < 1:
+        raise RecipeError("checkpoint.every_epochs and checkpoint.keep must be at least 1")
+    for role in ("generator", "discriminator"):
+        getattr(recipe.optimizer, role).build(f"optimizer.{role}")
+    return recipe
+
+
+def recipe_from_dict(raw: dict, name: str = "") -> Recipe:
+    recipe = _build(Recipe, raw, "")
+    if not recipe.name:
+        recipe = dataclasses.replace(recipe, name=name or "recipe")
+    return validate(recipe)
+
+
+def load_recipe(path: str | Path, assignments: list[str] | None = None) -> Recipe:
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError(f"recipe file {path} does not exist")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise RecipeError(f"recipe {path} is not valid TOML: {error}") from None
+    return recipe_from_dict(apply_overrides(raw, assignments or []), name=path.stem)
+
+
+# ---------------------------------------------------------------------- writing
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else ("inf" if value == math.inf else ("-inf" if value == -math.inf else repr(value)))
+    if isinstance(value, (int,)):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _toml_table(data: dict, prefix: str) -> list[str]:
+    scalars = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict) or not v or k in ("overrides", "options")]
+    tables = [(k, v) for k, v in data.items() if isinstance(v, dict) and v and k not in ("overrides", "options")]
+    lines = ([f"[{prefix}]"] if prefix and scalars else []) + scalars
+    for key, table in tables:
+        lines += [""] + _toml_table(table, f"{prefix}.{key}" if prefix else key)
+    return lines
+
+
+def recipe_to_toml(recipe: Recipe) -> str:
+    """The resolved recipe as TOML that `load_recipe` reads back to an equal Recipe."""
+    return "\n".join(_toml_table(dataclasses.asdict(recipe), "")) + "\n"

@@ -1,0 +1,127 @@
+"""Training services as Keras callbacks: stop at the planned step, stop on NaN, atomic
+checkpoints, TensorBoard scalars and sample grids, a JSON-lines history.
+
+Every step number here is the generator optimizer's `iterations`, so curves, checkpoints and
+history continue where they left off after a resume.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ganzoo.images import make_grid, to_uint8
+
+
+def model_step(model) -> int:
+    return int(model.g_optimizer.iterations.numpy())
+
+
+def finite(logs: dict[str, Any] | None) -> bool:
+    return all(math.isfinite(float(np.mean(v))) for v in (logs or {}).values())
+
+
+class StopAtStep(keras.callbacks.Callback):
+    """Ends training at exactly `total_steps` optimizer steps (resumed runs included)."""
+
+    def __init__(self, total_steps: int):
+        super().__init__()
+        self.total_steps = total_steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        if model_step(self.model) >= self.total_steps:
+            self.model.stop_training = True
+
+
+class NanGuard(keras.callbacks.Callback):
+    """Stops training at the first NaN/Inf loss and remembers where (no checkpoint follows)."""
+
+    def __init__(self):
+        super().__init__()
+        self.bad_step: int | None = None
+        self.bad_logs: dict[str, float] = {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.bad_step is None and not finite(logs):
+            self.bad_step = model_step(self.model)
+            self.bad_logs = {k: float(np.mean(v)) for k, v in (logs or {}).items()}
+            self.model.stop_training = True
+
+
+class CheckpointSaver(keras.callbacks.Callback):
+    """Saves a tf.train checkpoint every N epochs and at the end, only when the logs are
+    finite. TF writes the data files first and then atomically replaces the `checkpoint`
+    index, so a killed process leaves the previous checkpoint as the latest."""
+
+    def __init__(self, manager: tf.train.CheckpointManager, every_epochs: int, guard: NanGuard):
+        super().__init__()
+        self.manager = manager
+        self.every_epochs = every_epochs
+        self.guard = guard
+
+    def save(self) -> None:
+        step = model_step(self.model)
+        if self.guard.bad_step is None and self.manager.latest_checkpoint != self._path(step):
+            self.manager.save(checkpoint_number=step)
+
+    def _path(self, step: int) -> str:
+        return str(Path(self.manager.directory) / f"ckpt-{step}")  # the manager's default naming
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every_epochs == 0 and finite(logs):
+            self.save()
+
+    def on_train_end(self, logs=None):
+        self.save()
+
+
+class TrainingLogger(keras.callbacks.Callback):
+    """TensorBoard scalars every `every_steps`, a fixed-latent sample grid every epoch, and
+    one JSON line per epoch in history.jsonl."""
+
+    def __init__(self, log_dir: Path, history_file: Path, every_steps: int, sample_latents, header: dict):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(str(log_dir))
+        self.history_file = history_file
+        self.every_steps = every_steps
+        self.sample_latents = sample_latents
+        self.header = header
+        self.last_logged = -1
+
+    def on_train_begin(self, logs=None):
+        with self.writer.as_default():
+            text = "\n".join(f"- {k}: {v}" for k, v in self.header.items())
+            tf.summary.text("run", text, step=model_step(self.model))
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = model_step(self.model)
+        if step // self.every_steps > self.last_logged // self.every_steps:
+            self.last_logged = step
+            with self.writer.as_default():
+                for name, value in (logs or {}).items():
+                    tf.summary.scalar(f"train/{name}", float(np.mean(value)), step=step)
+
+    def sample_grid(self) -> np.ndarray:
+        images = self.model.generate(self.sample_latents)
+        return make_grid(to_uint8(images))
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = model_step(self.model)
+        values = {k: float(np.mean(v)) for k, v in (logs or {}).items()}
+        with self.writer.as_default():
+            for name, value in values.items():
+                tf.summary.scalar(f"epoch/{name}", value, step=step)
+            if finite(logs):
+                tf.summary.image("samples", self.sample_grid()[None], step=step)
+        self.writer.flush()
+        with open(self.history_file, "a") as history:
+            history.write(json.dumps({"epoch": epoch + 1, "step": step, **values}) + "\n")
+
+    def on_train_end(self, logs=None):
+        self.writer.flush()

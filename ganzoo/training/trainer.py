@@ -1,0 +1,167 @@
+"""Training a recipe with `model.fit`: run directory, checkpoints, resume, TensorBoard.
+
+    run_dir = train(load_recipe("recipes/dcgan_mnist.toml"))
+    resume(run_dir)            # after a crash: continues from the last checkpoint
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+from pathlib import Path
+from typing import Iterable
+
+import keras
+import tensorflow as tf
+
+from ganzoo.data import load_images, training_dataset
+from ganzoo.errors import ModelNotFound, RecipeError, TrainingDiverged
+from ganzoo.images import atomic_write_bytes, write_images
+from ganzoo.models.base import GAN, latents_for_seed
+from ganzoo.recipes import Recipe, load_recipe, recipe_to_toml
+from ganzoo.registry import create_model
+from ganzoo.training import runs
+from ganzoo.training.callbacks import CheckpointSaver, NanGuard, StopAtStep, TrainingLogger, model_step
+
+
+def build_model(recipe: Recipe, strategy: tf.distribute.Strategy | None = None) -> GAN:
+    """The recipe's model, compiled, with everything created in the strategy's scope."""
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        model = create_model(recipe.model.name, recipe.model.preset, **recipe.model.overrides)
+        model.compile(
+            g_optimizer=recipe.optimizer.generator.build("optimizer.generator"),
+            d_optimizer=recipe.optimizer.discriminator.build("optimizer.discriminator"),
+            loss=recipe.train.loss,
+            d_steps=recipe.train.d_steps,
+            gp_weight=recipe.train.gp_weight,
+            noise_seed=recipe.train.seed,
+            jit_compile=recipe.train.jit_compile,
+            steps_per_execution=recipe.train.steps_per_execution,
+        )
+    return model
+
+
+def checkpoint_manager(model: GAN, run_dir: Path, keep: int = 3) -> tf.train.CheckpointManager:
+    checkpoint = tf.train.Checkpoint(**model.checkpoint_objects())
+    return tf.train.CheckpointManager(checkpoint, str(run_dir / runs.CHECKPOINT_DIR), max_to_keep=keep)
+
+
+def restore_latest(model: GAN, run_dir: Path) -> int:
+    """Restores the newest complete checkpoint of a run; returns its step (0 when none)."""
+    manager = checkpoint_manager(model, run_dir)
+    if manager.latest_checkpoint:
+        manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    return model_step(model)
+
+
+def train(
+    recipe: Recipe,
+    out: str | Path = "runs",
+    max_steps: int | None = None,
+    callbacks: Iterable[keras.callbacks.Callback] = (),
+    verbose: str | int = "auto",
+) -> Path:
+    """Trains a recipe in a new run directory under `out`; returns the run directory."""
+    if max_steps is not None:
+        if max_steps < 1:
+            raise RecipeError("--max-steps must be at least 1")
+        recipe = recipe.replace("train", steps=max_steps)
+    run_dir = runs.new_run_dir(out, recipe.name)
+    atomic_write_bytes(run_dir / runs.RECIPE_FILE, recipe_to_toml(recipe).encode())
+    return _run(recipe, run_dir, callbacks, verbose)
+
+
+def resume(run_dir: str | Path, callbacks: Iterable[keras.callbacks.Callback] = (), verbose: str | int = "auto") -> Path:
+    """Continues a run from its last checkpoint to the step count its recipe planned."""
+    run_dir = Path(run_dir)
+    if not (run_dir / runs.RECIPE_FILE).is_file():
+        raise ModelNotFound(f"{run_dir} is not a run directory (no {runs.RECIPE_FILE})")
+    return _run(load_recipe(run_dir / runs.RECIPE_FILE), run_dir, callbacks, verbose)
+
+
+def _run(recipe: Recipe, run_dir: Path, extra_callbacks: Iterable, verbose) -> Path:
+    keras.utils.set_random_seed(recipe.train.seed)
+    strategy = tf.distribute.get_strategy()
+    model = build_model(recipe, strategy)
+    manager = checkpoint_manager(model, run_dir, recipe.checkpoint.keep)
+    step = restore_latest(model, run_dir)
+    total = recipe.train.steps
+    if step < total:
+        data = load_images(
+            recipe.data.source,
+            model.image_shape,
+            split=recipe.data.split,
+            data_dir=recipe.data.data_dir or None,
+            download=recipe.data.download,
+            max_examples=recipe.data.max_examples,
+        )
+        dataset = training_dataset(data.images, recipe.train.batch_size, recipe.train.seed, start_step=step)
+        guard = NanGuard()
+        header = {
+            "recipe": recipe.name,
+            "model": f"{recipe.model.name} ({recipe.model.preset})",
+            "data": data.description,
+            "strategy": type(strategy).__name__,
+            "replicas": strategy.num_replicas_in_sync,
+            "global batch": recipe.train.batch_size,
+            "resumed at step": step,
+            "host": platform.node(),
+        }
+        callbacks = [
+            guard,
+            StopAtStep(total),
+            CheckpointSaver(manager, recipe.checkpoint.every_epochs, guard),
+            TrainingLogger(
+                run_dir / runs.LOG_DIR,
+                run_dir / runs.HISTORY_FILE,
+                recipe.logging.log_every_steps,
+                latents_for_seed(recipe.logging.sample_grid, model.latent_dim, recipe.train.seed).numpy(),
+                header,
+            ),
+            *extra_callbacks,
+        ]
+        steps_per_epoch = recipe.train.steps_per_epoch
+        model.fit(
+            dataset,
+            epochs=math.ceil(total / steps_per_epoch),
+            initial_epoch=step // steps_per_epoch,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
+        if guard.bad_step is not None:
+            values = ", ".join(f"{k}={v:.4g}" for k, v in guard.bad_logs.items())
+            raise TrainingDiverged(
+                f"training stopped at step {guard.bad_step}: non-finite loss ({values}); "
+                f"the last good checkpoint is {manager.latest_checkpoint or 'none (no checkpoint was written)'}"
+            )
+    save_model(model, run_dir / runs.MODEL_FILE)
+    write_images(run_dir / runs.SAMPLES_FILE, model.generate(64, seed=recipe.train.seed))
+    return run_dir
+
+
+def save_model(model: GAN, path: Path) -> None:
+    """`model.save` to a temporary name, then rename: never a half-written model file."""
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def load_trained_model(path: str | Path) -> GAN:
+    """A `.keras` file, or a run directory (its model.keras, else its latest checkpoint)."""
+    path = Path(path)
+    if path.is_dir():
+        if (path / runs.MODEL_FILE).is_file():
+            path = path / runs.MODEL_FILE
+        elif (path / runs.RECIPE_FILE).is_file():
+            model = build_model(load_recipe(path / runs.RECIPE_FILE))
+            if restore_latest(model, path) == 0:
+                raise ModelNotFound(f"run {path} has neither {runs.MODEL_FILE} nor a checkpoint yet")
+            return model
+        else:
+            raise ModelNotFound(f"{path} is neither a run directory nor a .keras file")
+    if not path.is_file() or path.suffix != ".keras":
+        raise ModelNotFound(f"{path} is neither a run directory nor a .keras file")
+    return keras.saving.load_model(path)

@@ -1,0 +1,33 @@
+import os
+
+from setuptools import find_packages, setup
+
+TENSORFLOW = "2.21.*"
+# tensorflow-cpu and tensorflow[and-cuda] install the same `tensorflow/` files, so they must
+# never be installed together: GPU machines install with `GANZOO_GPU=1 pip install ".[gpu]"`.
+GPU = os.environ.get("GANZOO_GPU", "") not in ("", "0")
+
+setup(
+    name="ganzoo",
+    version="0.1.0",
+    description="A Keras 3 zoo of GANs trained with model.fit and exported for TF Serving and TFLite",
+    long_description=open("README.md").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["ganzoo", "ganzoo.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        *([] if GPU else [f"tensorflow-cpu=={TENSORFLOW}"]),
+        "keras>=3.10,<4",
+        "tensorflow-datasets>=4.9",
+        "importlib_resources",  # tensorflow-datasets imports it without declaring it
+        "tensorboard",
+        "click>=8.1",
+        "numpy",
+    ],
+    extras_require={
+        "gpu": [f"tensorflow[and-cuda]=={TENSORFLOW}"],
+        "tflite": ["ai-edge-litert"],
+        "test": ["pytest>=8", "scipy", "ai-edge-litert"],
+    },
+    entry_points={"console_scripts": ["ganzoo=ganzoo.cli:main"]},
+)

@@ -1,0 +1,67 @@
+"""Shared fixtures. Real data comes from ../shared/data (never copied into the repo)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("GANZOO_SHARED_DATA", REPO.parent / "shared" / "data"))
+TFDS_DIR = Path(os.environ.get("TFDS_DATA_DIR", SHARED_DATA / "tfds"))
+
+
+@pytest.fixture(scope="session")
+def tfds_dir() -> Path:
+    if not (TFDS_DIR / "mnist").is_dir():
+        pytest.fail(f"MNIST prepared for tfds is expected in {TFDS_DIR} (set TFDS_DATA_DIR)")
+    return TFDS_DIR
+
+
+def tiny_recipe_text(source: str, steps: int = 20, steps_per_epoch: int = 5, extra: str = "") -> str:
+    """A recipe for dcgan/tiny that trains in seconds."""
+    return f"""
+[model]
+name = "dcgan"
+preset = "tiny"
+
+[data]
+source = "{source}"
+max_examples = 512
+
+[train]
+steps = {steps}
+batch_size = 16
+steps_per_epoch = {steps_per_epoch}
+seed = 3
+jit_compile = false
+
+[optimizer.generator]
+learning_rate = 1e-3
+options = {{ beta_1 = 0.5 }}
+
+[optimizer.discriminator]
+learning_rate = 1e-3
+options = {{ beta_1 = 0.5 }}
+
+[logging]
+log_every_steps = 2
+sample_grid = 16
+{extra}
+"""
+
+
+@pytest.fixture
+def tiny_recipe(tmp_path, tfds_dir, monkeypatch):
+    """Writes tiny.toml training dcgan/tiny on real MNIST; returns its path."""
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tfds_dir))
+
+    def write(steps: int = 20, steps_per_epoch: int = 5, extra: str = "", name: str = "tiny") -> Path:
+        path = tmp_path / f"{name}.toml"
+        path.write_text(tiny_recipe_text("tfds:mnist", steps, steps_per_epoch, extra))
+        return path
+
+    return write

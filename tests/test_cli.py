@@ -1,0 +1,68 @@
+"""The `ganzoo` command: list, train, sample, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+
+from ganzoo.cli import main
+
+
+@pytest.fixture
+def cli():
+    return CliRunner()
+
+
+def test_list(cli):
+    result = cli.invoke(main, ["list"])
+    assert result.exit_code == 0
+    assert "dcgan" in result.output and "celeba64" in result.output and "vanilla" in result.output
+
+
+def test_train_then_sample_png_and_npz(cli, tiny_recipe, tmp_path):
+    result = cli.invoke(main, ["train", str(tiny_recipe()), "--max-steps", "3", "--out", str(tmp_path / "runs"),
+                               "--set", "train.batch_size=8"])
+    assert result.exit_code == 0, result.output
+    run_dir = tmp_path / "runs" / "00000-tiny"
+    assert f"run directory: {run_dir}" in result.output
+    result = cli.invoke(main, ["sample", str(run_dir), "--num", "6", "--seed", "4", "--out", str(tmp_path / "s.npz")])
+    assert result.exit_code == 0, result.output
+    images = np.load(tmp_path / "s.npz")["images"]
+    assert images.shape == (6, 16, 16, 1) and images.dtype == np.uint8
+    result = cli.invoke(main, ["sample", str(run_dir / "model.keras"), "--num", "6", "--seed", "4",
+                               "--out", str(tmp_path / "grid.png")])
+    assert result.exit_code == 0, result.output
+    grid = tf.io.decode_png(tf.io.read_file(str(tmp_path / "grid.png"))).numpy()
+    assert grid.shape == (2 + 2 * 18, 2 + 3 * 18, 1)  # 3 columns x 2 rows of 16 px, 2 px padding
+    np.testing.assert_array_equal(grid[2:18, 2:18], images[0])
+
+
+def one_line_error(result, fragment):
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and fragment in lines[0], result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_recipe_key(cli, tiny_recipe):
+    one_line_error(cli.invoke(main, ["train", str(tiny_recipe()), "--set", "train.batchsize=8"]),
+                   "unknown recipe key 'train.batchsize'")
+
+
+def test_missing_recipe_file(cli, tmp_path):
+    one_line_error(cli.invoke(main, ["train", str(tmp_path / "none.toml")]), "does not exist")
+
+
+def test_missing_dataset(cli, tiny_recipe, tmp_path):
+    result = cli.invoke(main, ["train", str(tiny_recipe()), "--out", str(tmp_path / "runs"),
+                               "--set", f"data.data_dir={tmp_path / 'empty'}", "--set", "data.download=false"])
+    one_line_error(result, "tfds dataset 'mnist' is not prepared")
+
+
+def test_sample_from_something_that_is_not_a_run(cli, tmp_path):
+    one_line_error(cli.invoke(main, ["sample", str(tmp_path), "--out", str(tmp_path / "x.png")]),
+                   "neither a run directory nor a .keras file")
+    one_line_error(cli.invoke(main, ["sample", str(tmp_path), "--out", str(tmp_path / "x.jpg")]),
+                   "must end in .png or .npz")

@@ -1,0 +1,98 @@
+"""Input pipelines: resumable order, scaling, and every source kind with its errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ganzoo.data import load_images, training_dataset
+from ganzoo.data.sources import fit_to_shape
+from ganzoo.errors import DataError
+
+
+def batches(dataset, count):
+    return [b.numpy() if not isinstance(b, tuple) else tuple(x.numpy() for x in b) for b in dataset.take(count)]
+
+
+def test_stream_resumes_exactly_and_reshuffles_each_epoch():
+    images = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1)
+    full = batches(training_dataset(images, 4, seed=1), 8)  # 32 examples: crosses 3 epochs
+    resumed = batches(training_dataset(images, 4, seed=1, start_step=3), 5)
+    for a, b in zip(full[3:], resumed):
+        np.testing.assert_array_equal(a, b)
+    values = np.round((np.concatenate(full).ravel() + 1) * 127.5).astype(int)
+    epochs = [sorted(values[i : i + 10]) for i in (0, 10, 20)]
+    assert all(e == list(range(10)) for e in epochs)  # each epoch visits every example once
+    assert list(values[:10]) != list(values[10:20])  # in a new order
+    other_seed = batches(training_dataset(images, 4, seed=2), 3)
+    assert not all(np.array_equal(a, b) for a, b in zip(full, other_seed))
+
+
+def test_stream_scales_to_unit_range_and_carries_labels():
+    images = np.array([0, 255, 128, 0], np.uint8).reshape(4, 1, 1, 1)
+    labels = np.array([0, 1, 2, 3], np.int32)
+    x, y = batches(training_dataset(images, 4, seed=0, labels=labels), 1)[0]
+    assert x.dtype == np.float32 and x.min() == -1.0 and x.max() == 1.0
+    np.testing.assert_array_equal(np.round((x.ravel() + 1) * 127.5), images.ravel()[y])
+
+
+def test_batch_larger_than_dataset():
+    with pytest.raises(DataError, match="fewer than the batch size"):
+        training_dataset(np.zeros((3, 2, 2, 1), np.uint8), 4, seed=0)
+
+
+def test_fit_to_shape_crops_resizes_and_converts_channels():
+    wide = np.zeros((1, 20, 40, 3), np.uint8)
+    wide[:, :, 10:30] = 200  # the centre square survives the crop
+    out = fit_to_shape(wide, (10, 10, 1))
+    assert out.shape == (1, 10, 10, 1) and out.dtype == np.uint8
+    assert out.min() == out.max() == 200
+    assert fit_to_shape(np.full((2, 4, 4), 7, np.uint8), (4, 4, 3)).shape == (2, 4, 4, 3)
+
+
+def test_tfds_mnist_from_shared_data(tfds_dir):
+    data = load_images("tfds:mnist", (16, 16, 1), split="test", data_dir=str(tfds_dir), max_examples=100)
+    assert data.images.shape == (100, 16, 16, 1) and data.labels.shape == (100,)
+    assert data.num_classes == 10 and data.images.max() > 200
+
+
+def test_tfds_missing_dataset_is_one_clear_line(tmp_path):
+    with pytest.raises(DataError, match="not prepared in .* downloading is off; point TFDS_DATA_DIR"):
+        load_images("tfds:mnist", (8, 8, 1), data_dir=str(tmp_path), download=False)
+    with pytest.raises(DataError, match="unknown tensorflow-datasets name"):
+        load_images("tfds:no_such_dataset_xyz", (8, 8, 1), data_dir=str(tmp_path))
+
+
+def write_png(path, value, size=(6, 6)):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(tf.io.encode_png(np.full(size + (3,), value, np.uint8)).numpy())
+
+
+def test_image_folder_with_class_subfolders(tmp_path):
+    write_png(tmp_path / "cats" / "a.png", 10)
+    write_png(tmp_path / "dogs" / "b.png", 250, size=(8, 12))
+    data = load_images(f"folder:{tmp_path}", (4, 4, 3))
+    assert data.images.shape == (2, 4, 4, 3)
+    np.testing.assert_array_equal(data.labels, [0, 1])
+    assert data.images[0].max() == 10 and data.images[1].min() == 250
+
+
+def test_corrupt_image_names_the_file(tmp_path):
+    write_png(tmp_path / "good.png", 1)
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG not really")
+    with pytest.raises(DataError, match="corrupt or unreadable image: .*broken.png"):
+        load_images(f"folder:{tmp_path}", (4, 4, 3))
+
+
+def test_npz_source(tmp_path):
+    path = tmp_path / "d.npz"
+    np.savez(path, images=np.random.default_rng(0).random((5, 8, 8)).astype(np.float32), labels=np.arange(5))
+    data = load_images(f"npz:{path}", (8, 8, 1))
+    assert data.images.shape == (5, 8, 8, 1) and data.images.dtype == np.uint8
+    np.savez(path, pictures=np.zeros((2, 2)))
+    with pytest.raises(DataError, match="no 'images' array"):
+        load_images(f"npz:{path}", (8, 8, 1))
+    np.savez(path, images=np.full((2, 2, 2), 3.0))
+    with pytest.raises(DataError, match="must be uint8, or floats in"):
+        load_images(f"npz:{path}", (2, 2, 1))

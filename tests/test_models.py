@@ -1,0 +1,154 @@
+"""The GAN contract, checked for every registered model's `tiny` preset."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import ganzoo
+from ganzoo.registry import get_model_class
+
+MODELS = ganzoo.list_models()
+
+
+def tiny(name: str, **compile_args):
+    keras.utils.set_random_seed(0)
+    model = ganzoo.create_model(name, "tiny")
+    model.compile(**compile_args)
+    return model
+
+
+def real_batch(model, batch=8, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-1, 1, (batch,) + model.image_shape).astype("float32")
+
+
+def snapshot(variables):
+    return [v.numpy().copy() for v in variables]
+
+
+def test_registry_lists_the_zoo():
+    assert {"vanilla", "dcgan"} <= set(MODELS)
+    assert ganzoo.list_models("dc*") == ["dcgan"]
+    for name in MODELS:
+        assert "tiny" in ganzoo.list_presets(name)
+
+
+def test_create_model_rejects_unknown_names_and_arguments():
+    with pytest.raises(ganzoo.errors.ModelNotFound, match="unknown model"):
+        ganzoo.create_model("nope")
+    with pytest.raises(ganzoo.errors.ModelNotFound, match="no preset"):
+        ganzoo.create_model("dcgan", "nope")
+    with pytest.raises(ganzoo.errors.ModelNotFound, match="no argument 'bogus'"):
+        ganzoo.create_model("dcgan", "tiny", bogus=1)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_generate_shape_range_and_seed(name):
+    model = tiny(name)
+    images = model.generate(5, seed=7)
+    assert images.shape == (5,) + model.image_shape
+    assert images.min() >= -1.0 and images.max() <= 1.0
+    np.testing.assert_array_equal(images, model.generate(5, seed=7))
+    assert not np.allclose(images, model.generate(5, seed=8))
+    latents = model.sample_latents(5, seed=7)
+    np.testing.assert_array_equal(model.generate(latents), images)
+    with pytest.raises(ValueError, match="latents must have shape"):
+        model.generate(np.zeros((2, model.latent_dim + 1)))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_config_round_trip(name):
+    model = tiny(name)
+    config = model.get_config()
+    # get_config returns exactly the constructor arguments.
+    import inspect
+
+    params = set(inspect.signature(type(model).__init__).parameters) - {"self", "kwargs"}
+    assert set(config) == params | {"name"}
+    clone = type(model).from_config(config)
+    clone.set_weights(model.get_weights())
+    latents = model.sample_latents(4, seed=1)
+    np.testing.assert_array_equal(clone.generate(latents), model.generate(latents))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_keras_file_round_trip_keeps_weights_and_optimizers(name, tmp_path):
+    model = tiny(name, g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.3), loss="hinge", noise_seed=5)
+    data = tf.data.Dataset.from_tensor_slices(real_batch(model, 16)).batch(8)
+    model.fit(data, epochs=1, verbose=0)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is get_model_class(name)
+    latents = model.sample_latents(4, seed=2)
+    np.testing.assert_array_equal(loaded.generate(latents), model.generate(latents))
+    assert loaded.adversarial.name == "hinge" and loaded.noise_seed == 5
+    assert loaded.g_optimizer.beta_1 == pytest.approx(0.3)
+    assert int(loaded.g_optimizer.iterations) == int(model.g_optimizer.iterations) == 2
+    for saved, restored in zip(model.d_optimizer.variables, loaded.d_optimizer.variables):
+        np.testing.assert_array_equal(saved.numpy(), restored.numpy())
+
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("loss", ["non_saturating", "minimax", "lsgan", "hinge", "wgan_gp"])
+def test_fit_gives_finite_losses(name, loss):
+    model = tiny(name, loss=loss, d_steps=2 if loss == "wgan_gp" else 1)
+    data = tf.data.Dataset.from_tensor_slices(real_batch(model, 32)).batch(8)
+    history = model.fit(data, epochs=2, verbose=0).history
+    expected = {"d_loss", "g_loss", "d_real", "d_fake"} | ({"d_penalty"} if loss == "wgan_gp" else set())
+    assert set(history) == expected
+    for values in history.values():
+        assert np.all(np.isfinite(values))
+    # d_steps=2 updates D twice per G update.
+    assert int(model.d_optimizer.iterations) == 8 * model.d_steps
+    assert int(model.g_optimizer.iterations) == 8
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_discriminator_step_leaves_generator_unchanged(name):
+    model = tiny(name)
+    fake = model.generator(model.sample_latents(8, seed=0), training=True)
+    g_before, d_before = snapshot(model.generator.weights), snapshot(model.discriminator.trainable_weights)
+    model.discriminator_step(tf.constant(real_batch(model)), fake)
+    for before, after in zip(g_before, model.generator.weights):
+        np.testing.assert_array_equal(before, after.numpy())
+    assert any(not np.array_equal(b, a.numpy()) for b, a in zip(d_before, model.discriminator.trainable_weights))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_generator_step_leaves_discriminator_unchanged(name):
+    model = tiny(name)
+    d_before, g_before = snapshot(model.discriminator.trainable_weights), snapshot(model.generator.trainable_weights)
+    model.generator_step(tf.constant(model.sample_latents(8, seed=0)))
+    for before, after in zip(d_before, model.discriminator.trainable_weights):
+        np.testing.assert_array_equal(before, after.numpy())
+    assert any(not np.array_equal(b, a.numpy()) for b, a in zip(g_before, model.generator.trainable_weights))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_training_noise_is_a_function_of_seed_and_step(name):
+    model = tiny(name, noise_seed=11)
+    first = model.draw_latents(4).numpy()
+    np.testing.assert_array_equal(first, model.draw_latents(4).numpy())
+    model.g_optimizer.iterations.assign_add(1)
+    assert not np.allclose(first, model.draw_latents(4).numpy())
+    other = tiny(name, noise_seed=12)
+    assert not np.allclose(first, other.draw_latents(4).numpy())
+
+
+def test_compile_rejects_unknown_loss_and_shared_optimizer():
+    model = ganzoo.create_model("dcgan", "tiny")
+    with pytest.raises(ValueError, match="unknown loss"):
+        model.compile(loss="nope")
+    shared = keras.optimizers.Adam()
+    with pytest.raises(ValueError, match="two different optimizer"):
+        model.compile(g_optimizer=shared, d_optimizer=shared)
+
+
+def test_compile_makes_no_phantom_optimizer():
+    model = tiny("dcgan")
+    assert model.optimizer is None
+    assert model.g_optimizer.built and model.d_optimizer.built

@@ -1,0 +1,92 @@
+"""Recipes: shipped files load; bad keys, types and files give one clear error naming the key."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from ganzoo.errors import RecipeError
+from ganzoo.recipes import load_recipe, recipe_from_dict, recipe_to_toml
+
+from conftest import REPO
+
+RECIPES = sorted((REPO / "recipes").glob("*.toml"))
+
+
+def minimal(**sections):
+    raw = {"model": {"name": "dcgan"}, "data": {"source": "tfds:mnist"}, "train": {"steps": 10}}
+    for key, value in sections.items():
+        raw.setdefault(key, {}).update(value)
+    return raw
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=[p.stem for p in RECIPES])
+def test_shipped_recipes_load_and_round_trip(path, tmp_path):
+    recipe = load_recipe(path)
+    assert recipe.name == path.stem
+    assert recipe.train.batch_size >= 1 and "batch" in path.read_text().lower()
+    copy = tmp_path / "copy.toml"
+    copy.write_text(recipe_to_toml(recipe))
+    assert load_recipe(copy) == recipe
+
+
+def test_required_recipes_ship():
+    assert {"vanilla_mnist", "dcgan_mnist", "dcgan_fashion_mnist"} <= {p.stem for p in RECIPES}
+
+
+def test_defaults_and_types():
+    recipe = recipe_from_dict(minimal(train={"gp_weight": 5}), name="x")
+    assert recipe.name == "x" and recipe.model.preset == "tiny"
+    assert recipe.train.gp_weight == 5.0 and isinstance(recipe.train.gp_weight, float)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        recipe.train.steps = 3
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (minimal(train={"batchsize": 3}), "unknown recipe key 'train.batchsize'"),
+        (dict(minimal(), extra={"a": 1}), "unknown recipe key 'extra'"),
+        (minimal(optimizer={"generator": {"lr": 1}}), "unknown recipe key 'optimizer.generator.lr'"),
+        (minimal(train={"batch_size": "64"}), "'train.batch_size' must be int"),
+        (minimal(train={"jit_compile": 1}), "'train.jit_compile' must be bool"),
+        (minimal(train={"steps": 0}), "train.steps must be at least 1"),
+        ({"model": {"name": "dcgan"}, "data": {"source": "tfds:mnist"}, "train": {}}, "missing the key 'train.steps'"),
+        (minimal(model={"name": "nope"}), "model.name/model.preset: unknown model 'nope'"),
+        (minimal(model={"preset": "huge"}), "no preset 'huge'"),
+        (minimal(train={"loss": "l2"}), "train.loss: unknown loss 'l2'"),
+        (minimal(data={"source": "folder:/does/not/exist"}), "data.source: /does/not/exist does not exist"),
+        (minimal(data={"source": "mnist"}), "data.source: .*must be 'tfds:NAME'"),
+        (minimal(optimizer={"generator": {"options": {"betaa": 0.5}}}), "optimizer.generator: cannot build optimizer"),
+        (minimal(train={"steps_per_epoch": 10, "steps_per_execution": 3}), "multiple of train.steps_per_execution"),
+    ],
+)
+def test_bad_recipes_name_the_key(raw, message):
+    with pytest.raises(RecipeError, match=message) as error:
+        recipe_from_dict(raw)
+    assert "\n" not in str(error.value)
+
+
+def test_missing_file_and_bad_toml(tmp_path):
+    with pytest.raises(RecipeError, match="does not exist"):
+        load_recipe(tmp_path / "none.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[model\nname=")
+    with pytest.raises(RecipeError, match="not valid TOML"):
+        load_recipe(bad)
+
+
+def test_set_overrides_are_parsed_and_checked():
+    path = REPO / "recipes" / "dcgan_mnist.toml"
+    recipe = load_recipe(path, ["train.batch_size=32", "optimizer.generator.learning_rate=1e-4",
+                                "model.overrides={latent_dim = 8}", "data.split=test"])
+    assert recipe.train.batch_size == 32
+    assert recipe.optimizer.generator.learning_rate == 1e-4
+    assert recipe.model.overrides == {"latent_dim": 8}
+    assert recipe.data.split == "test"
+    with pytest.raises(RecipeError, match="unknown recipe key 'train.bogus'"):
+        load_recipe(path, ["train.bogus=1"])
+    with pytest.raises(RecipeError, match="key=value"):
+        load_recipe(path, ["train.steps"])

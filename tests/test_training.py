@@ -1,0 +1,122 @@
+"""Training services: run directories, TensorBoard, checkpoints, resume, NaN stop, SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ganzoo.errors import TrainingDiverged
+from ganzoo.recipes import load_recipe
+from ganzoo.training import load_trained_model, resume, train
+from ganzoo.training import runs
+
+
+def history(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / runs.HISTORY_FILE).read_text().splitlines()]
+
+
+def weights_of(path) -> list[np.ndarray]:
+    return [w.copy() for w in keras.saving.load_model(path).get_weights()]
+
+
+def tensorboard_tags(log_dir: Path) -> set[str]:
+    tags = set()
+    for event_file in log_dir.glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(event_file)):
+            tags |= {value.tag for value in event.summary.value}
+    return tags
+
+
+def test_train_writes_a_complete_run_and_never_overwrites(tiny_recipe, tmp_path):
+    recipe = load_recipe(tiny_recipe(steps=10, steps_per_epoch=5))
+    first = train(recipe, out=tmp_path / "runs", verbose=0)
+    second = train(recipe, out=tmp_path / "runs", max_steps=4, verbose=0)
+    assert first.name == "00000-tiny" and second.name == "00001-tiny"
+    assert (tmp_path / "runs" / "latest").resolve() == second.resolve()
+    for name in (runs.RECIPE_FILE, runs.MODEL_FILE, runs.SAMPLES_FILE, runs.HISTORY_FILE):
+        assert (first / name).is_file(), name
+    assert load_recipe(second / runs.RECIPE_FILE).train.steps == 4  # --max-steps is recorded
+    assert [h["step"] for h in history(first)] == [5, 10]
+    assert tf.train.latest_checkpoint(str(first / runs.CHECKPOINT_DIR)).endswith("ckpt-10")
+    tags = tensorboard_tags(first / runs.LOG_DIR)
+    assert {"train/d_loss", "train/g_loss", "epoch/d_real", "samples", "run"} <= tags
+    model = load_trained_model(first)
+    assert int(model.g_optimizer.iterations) == 10 and model.generate(2, seed=0).shape == (2, 16, 16, 1)
+
+
+def test_resume_continues_to_the_planned_step_with_identical_weights(tiny_recipe, tmp_path):
+    recipe = load_recipe(tiny_recipe(steps=12, steps_per_epoch=4))
+    straight = train(recipe, out=tmp_path / "a", verbose=0)
+    interrupted = train(recipe, out=tmp_path / "b", max_steps=8, verbose=0)
+    # Pretend the run had planned 12 steps and was stopped after the checkpoint at step 8.
+    (interrupted / runs.RECIPE_FILE).write_text((straight / runs.RECIPE_FILE).read_text())
+    (interrupted / runs.MODEL_FILE).unlink()
+    resume(interrupted, verbose=0)
+    assert [h["step"] for h in history(interrupted)] == [4, 8, 12]
+    for a, b in zip(weights_of(straight / runs.MODEL_FILE), weights_of(interrupted / runs.MODEL_FILE)):
+        np.testing.assert_array_equal(a, b)
+
+
+class PoisonAtStep(keras.callbacks.Callback):
+    """Makes a generator weight NaN once the run passes `step` (a stand-in for divergence)."""
+
+    def __init__(self, step):
+        super().__init__()
+        self.step = step
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if int(self.model.g_optimizer.iterations) == self.step:
+            kernel = self.model.generator.get_layer("project").kernel
+            kernel.assign(kernel.numpy() * np.nan)
+
+
+def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tiny_recipe, tmp_path):
+    recipe = load_recipe(tiny_recipe(steps=20, steps_per_epoch=5))
+    with pytest.raises(TrainingDiverged, match=r"stopped at step 8: non-finite loss .*ckpt-5"):
+        train(recipe, out=tmp_path, callbacks=[PoisonAtStep(7)], verbose=0)
+    run_dir = next(tmp_path.glob("00000-*"))
+    assert tf.train.latest_checkpoint(str(run_dir / runs.CHECKPOINT_DIR)).endswith("ckpt-5")
+    assert not (run_dir / runs.MODEL_FILE).exists()
+    good = load_trained_model(run_dir)
+    assert all(np.all(np.isfinite(w)) for w in good.get_weights())
+
+
+def ganzoo_command(*args) -> list[str]:
+    return [sys.executable, "-m", "ganzoo.cli", *args]
+
+
+def test_sigkill_mid_run_then_resume_matches_an_uninterrupted_run(tiny_recipe, tmp_path):
+    recipe = tiny_recipe(steps=60, steps_per_epoch=10)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    subprocess.run(ganzoo_command("train", str(recipe), "--out", str(tmp_path / "a")), check=True, env=env,
+                   capture_output=True)
+    process = subprocess.Popen(ganzoo_command("train", str(recipe), "--out", str(tmp_path / "b")), env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run_dir = tmp_path / "b" / "00000-tiny"
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        latest = tf.train.latest_checkpoint(str(run_dir / runs.CHECKPOINT_DIR))
+        if latest and int(latest.rsplit("-", 1)[1]) >= 20:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = int(tf.train.latest_checkpoint(str(run_dir / runs.CHECKPOINT_DIR)).rsplit("-", 1)[1])
+    assert 20 <= killed_at < 60, "the run should have been killed mid-way"
+    assert not (run_dir / runs.MODEL_FILE).exists()
+    result = subprocess.run(ganzoo_command("train", "--resume", str(run_dir)), env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert history(run_dir)[-1]["step"] == 60
+    straight = weights_of(tmp_path / "a" / "00000-tiny" / runs.MODEL_FILE)
+    for a, b in zip(straight, weights_of(run_dir / runs.MODEL_FILE)):
+        np.testing.assert_array_equal(a, b)
