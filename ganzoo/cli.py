@@ -81,5 +81,37 @@ def sample(source, num, seed, out) -> None:
     click.echo(f"wrote {write_images(out, model.generate(num, seed=seed))}")
 
 
+@main.command()
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--name", help="Model name under the base directory (default: the model's zoo name).")
+@click.option("--base", default="saved_models", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--tflite", metavar="MODES", help="Also write TFLite files: any of float32,float16,dynamic,int8.")
+@one_line_errors
+def export(source, name, base, tflite) -> None:
+    """Export SOURCE (a run directory or .keras file) for TF Serving: <base>/<name>/<version>/."""
+    from ganzoo.export import export_model
+
+    version_dir = export_model(source, base=base, name=name, tflite=tflite)
+    click.echo(f"exported {version_dir}")
+    for path in sorted((version_dir / "tflite").glob("*.tflite")):
+        click.echo(f"  {path.name}: {path.stat().st_size / 1024:.1f} KiB")
+
+
+@main.command("verify-export")
+@click.argument("version_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--threads", default=2, show_default=True, type=click.IntRange(min=1), help="LiteRT threads.")
+@one_line_errors
+def verify_export_command(version_dir, threads) -> None:
+    """Check every format in VERSION_DIR against the Keras model; exit 1 if a gate fails."""
+    from ganzoo.errors import GanzooError
+    from ganzoo.export import format_checks, verify_export
+
+    checks = verify_export(version_dir, threads=threads)
+    click.echo(format_checks(checks))
+    failed = [f"{c.artifact} {c.signature}" for c in checks if not c.passed]
+    if failed:
+        raise GanzooError(f"{len(failed)} gate(s) failed: {', '.join(failed)}")
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,148 @@
+"""SavedModel export in TF Serving's layout: saved_models/<name>/<version>/, tag `serve`.
+
+Signatures (pre- and post-processing inside the graph, so clients never rescale):
+- `serving_default`: `latent` float32 [batch, latent_dim] -> `images` uint8 [batch, H, W, C]
+- `generate`: `latent` -> `images` float32 in [-1, 1] (the generator's raw output)
+- `sample`: `seed` int64 scalar, `num_samples` int32 scalar -> `images` uint8, drawn with
+  stateless RNG: the same seed gives the same images on any server (and as `model.generate`)
+- `sample_png`: like `sample`, returns `png_bytes` (TF Serving's REST API base64-wraps string
+  outputs whose name ends in `_bytes`)
+Bad input fails inside the graph with an InvalidArgument error that names the input.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ganzoo.errors import GanzooError
+from ganzoo.models.base import GAN, latents_for_seed
+
+MAX_SAMPLES = 1024  # per `sample` request: bounds a server's memory for one call
+REFERENCE_FILE = "ganzoo_reference.npz"  # Keras outputs for verify-export, in assets.extra/
+
+
+def to_uint8_images(images):
+    """[-1, 1] floats -> uint8, rounded the same way as `ganzoo.images.to_uint8`."""
+    return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
+
+
+def checked(value, rank: int, message: str, extra=()):
+    """`value` once its rank (and any `extra` conditions) hold at run time. Signature input
+    specs have unknown rank on purpose: a loaded signature does not enforce declared shapes, and
+    a static shape would let the graph fold these checks away."""
+    checks = [tf.debugging.assert_equal(tf.rank(value), rank, message=message)]
+    with tf.control_dependencies(checks):
+        checks += [tf.debugging.assert_equal(condition(value), True, message=message) for condition in extra]
+    with tf.control_dependencies(checks):
+        return tf.identity(value)  # callers give it its static shape with tf.ensure_shape
+
+
+def checked_latent(latent, latent_dim: int):
+    message = f"latent must be a float32 tensor of shape [batch, {latent_dim}]"
+    latent = checked(latent, 2, message, [lambda x: tf.equal(tf.shape(x)[1], latent_dim)])
+    return tf.ensure_shape(latent, [None, latent_dim])
+
+
+def checked_count(num_samples):
+    message = f"num_samples must be an int32 scalar between 1 and {MAX_SAMPLES}"
+    return tf.ensure_shape(checked(num_samples, 0, message, [lambda n: tf.logical_and(n >= 1, n <= MAX_SAMPLES)]), [])
+
+
+def serving_functions(model: GAN) -> dict[str, tf.types.experimental.GenericFunction]:
+    """The named signatures of a latent-to-image generator."""
+    generator, latent_dim = model.generator, model.latent_dim
+
+    def generate_images(latent):
+        return generator(checked_latent(latent, latent_dim), training=False)
+
+    def sampled(seed, num_samples):
+        seed = tf.ensure_shape(checked(seed, 0, "seed must be an int64 scalar"), [])
+        return generator(latents_for_seed(checked_count(num_samples), latent_dim, seed), training=False)
+
+    latent_spec = tf.TensorSpec(None, tf.float32, name="latent")
+    seed_specs = [tf.TensorSpec(None, tf.int64, name="seed"), tf.TensorSpec(None, tf.int32, name="num_samples")]
+    return {
+        "serving_default": tf.function(lambda latent: {"images": to_uint8_images(generate_images(latent))},
+                                       input_signature=[latent_spec]),
+        "generate": tf.function(lambda latent: {"images": generate_images(latent)}, input_signature=[latent_spec]),
+        "sample": tf.function(lambda seed, num_samples: {"images": to_uint8_images(sampled(seed, num_samples))},
+                              input_signature=seed_specs),
+        "sample_png": tf.function(
+            lambda seed, num_samples: {
+                "png_bytes": tf.map_fn(tf.io.encode_png, to_uint8_images(sampled(seed, num_samples)),
+                                       fn_output_signature=tf.string)
+            },
+            input_signature=seed_specs,
+        ),
+    }
+
+
+def example_inputs(model: GAN, count: int = 8, seed: int = 2024) -> dict[str, dict[str, np.ndarray]]:
+    """Inputs per signature that verification and the TF Serving warmup requests use."""
+    latents = latents_for_seed(count, model.latent_dim, seed).numpy()
+    sample = {"seed": np.array(seed, np.int64), "num_samples": np.array(count, np.int32)}
+    return {"serving_default": {"latent": latents}, "generate": {"latent": latents},
+            "sample": sample, "sample_png": sample}
+
+
+def next_version_dir(model_dir: Path) -> Path:
+    versions = [int(p.name) for p in model_dir.iterdir() if re.fullmatch(r"\d+", p.name)] if model_dir.exists() else []
+    return model_dir / str(max(versions, default=0) + 1)
+
+
+def export_saved_model(
+    model: GAN, base: str | Path = "saved_models", name: str | None = None, tflite_modes: list[str] = ()
+) -> Path:
+    """Writes saved_models/<name>/<next version>/ (plus tflite/<name>.<mode>.tflite per mode)
+    and returns it. Everything is written to a hidden staging directory and renamed into place:
+    TF Serving, which polls for new version numbers, never sees half an export, and an existing
+    version is never touched."""
+    name = name or model.registry_name
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name or ""):
+        raise GanzooError(f"export name {name!r} may hold only letters, digits, '_', '.' and '-'")
+    model_dir = Path(base) / name
+    model_dir.mkdir(parents=True, exist_ok=True)
+    staging = model_dir / f".staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    archive = keras.export.ExportArchive()
+    archive.track(model.generator)
+    for endpoint, function in serving_functions(model).items():
+        archive.add_endpoint(endpoint, function)
+    archive.write_out(str(staging), verbose=False)
+    write_reference(model, staging / "assets.extra")
+    from ganzoo.export.serving import write_warmup_requests
+
+    write_warmup_requests(staging / "assets.extra", example_inputs(model, count=2))
+    if tflite_modes:
+        from ganzoo.export.tflite import export_tflite
+
+        export_tflite(model, staging, list(tflite_modes), name)
+    while True:
+        version_dir = next_version_dir(model_dir)
+        try:
+            os.rename(staging, version_dir)  # fails if another export took this number first
+            return version_dir
+        except OSError:
+            if not version_dir.exists():
+                raise
+
+
+def write_reference(model: GAN, directory: Path) -> None:
+    """Keras' own outputs for the example inputs, so verify-export needs no Keras model."""
+    directory.mkdir(parents=True, exist_ok=True)
+    inputs = example_inputs(model)
+    latents = inputs["generate"]["latent"]
+    np.savez(
+        directory / REFERENCE_FILE,
+        latent=latents,
+        images=model.generate(latents),
+        seed=inputs["sample"]["seed"],
+        sample_images=model.generate(int(inputs["sample"]["num_samples"]), seed=int(inputs["sample"]["seed"])),
+    )

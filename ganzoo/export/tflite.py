@@ -1,0 +1,92 @@
+"""TFLite / LiteRT conversion: float32, float16, dynamic-range and full-integer int8.
+
+Converted with TFLite builtin ops only: a model with Flex (select TF) ops converts and then fails
+at load in LiteRT's interpreter. Random ops do not convert either, so the TFLite signature takes
+the latent noise as an input. Quantized modes keep float32 inputs and outputs (quantize and
+dequantize inside the model) so every mode is a drop-in replacement for the float32 file.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from ganzoo.errors import GanzooError
+from ganzoo.images import atomic_write_bytes
+from ganzoo.models.base import GAN, latents_for_seed
+
+TFLITE_MODES = ("float32", "float16", "dynamic", "int8")
+TFLITE_DIR = "tflite"
+REPRESENTATIVE_SAMPLES = 200  # int8 calibration draws, from the model's own latent prior
+
+
+def parse_modes(text: str) -> list[str]:
+    modes = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in TFLITE_MODES]
+    if unknown or not modes:
+        raise GanzooError(f"unknown TFLite mode {unknown[0] if unknown else text!r}; modes: {', '.join(TFLITE_MODES)}")
+    return modes
+
+
+def tflite_function(model: GAN):
+    """latent float32 [batch, latent_dim] -> images float32 [-1, 1], batch size free."""
+    generator = model.generator
+    spec = tf.TensorSpec([None, model.latent_dim], tf.float32, name="latent")
+    return tf.function(lambda latent: {"images": generator(latent, training=False)}, input_signature=[spec])
+
+
+def convert(model: GAN, mode: str) -> bytes:
+    # Converting from a SavedModel freezes the weights into constants (from concrete
+    # functions they stay resource variables, which int8 calibration cannot read).
+    import keras
+
+    with tempfile.TemporaryDirectory() as staging:
+        archive = keras.export.ExportArchive()
+        archive.track(model.generator)
+        archive.add_endpoint("serving_default", tflite_function(model))
+        archive.write_out(staging, verbose=False)
+        return _convert_saved_model(staging, model, mode)
+
+
+def _convert_saved_model(saved_model_dir: str, model: GAN, mode: str) -> bytes:
+    converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if mode != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    elif mode == "int8":
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        latents = latents_for_seed(REPRESENTATIVE_SAMPLES, model.latent_dim, seed=7).numpy()
+        converter.representative_dataset = lambda: ([latents[i : i + 1]] for i in range(len(latents)))
+    try:
+        return converter.convert()
+    except Exception as error:  # the converter raises ConverterError and friends
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise GanzooError(f"TFLite {mode} conversion failed: {first}") from None
+
+
+def export_tflite(model: GAN, directory: Path, modes: list[str], name: str | None = None) -> list[Path]:
+    """One `<name>.<mode>.tflite` per mode under <directory>/tflite/."""
+    out = Path(directory) / TFLITE_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for mode in modes:
+        path = out / f"{name or model.registry_name}.{mode}.tflite"
+        atomic_write_bytes(path, convert(model, mode))
+        paths.append(path)
+    return paths
+
+
+def run_tflite(path: str | Path, inputs: dict[str, np.ndarray], threads: int = 2) -> dict[str, np.ndarray]:
+    """Runs the file's default signature in ai-edge-litert's interpreter (XNNPACK delegate)."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        raise GanzooError("running TFLite files needs ai-edge-litert: pip install ai-edge-litert") from None
+    interpreter = Interpreter(model_path=str(path), num_threads=threads)
+    runner = interpreter.get_signature_runner()  # resizes inputs to the given shapes per call
+    return {k: np.asarray(v) for k, v in runner(**inputs).items()}

@@ -1,0 +1,161 @@
+"""Export for every registered model: SavedModel in TF Serving layout, TFLite in LiteRT, and
+verify-export's gates, each artifact loaded in a fresh process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+
+import ganzoo
+from ganzoo.cli import main
+from ganzoo.export import export_saved_model, update_models_config
+from ganzoo.export.serving import read_models_config, read_warmup_requests
+from ganzoo.export.tflite import TFLITE_MODES, run_tflite
+
+MODELS = ganzoo.list_models()
+SIGNATURES = {"serving_default", "generate", "sample", "sample_png"}
+
+
+def tiny(name):
+    keras.utils.set_random_seed(1)
+    model = ganzoo.create_model(name, "tiny")
+    model.compile()
+    return model
+
+
+@pytest.fixture(scope="module", params=MODELS)
+def exported(request, tmp_path_factory):
+    model = tiny(request.param)
+    base = tmp_path_factory.mktemp("saved_models")
+    model_file = base.parent / f"{request.param}.keras"
+    model.save(model_file)
+    result = CliRunner().invoke(main, ["export", str(model_file), "--base", str(base), "--tflite", ",".join(TFLITE_MODES)])
+    assert result.exit_code == 0, result.output
+    return model, base, base / model.registry_name / "1"
+
+
+def test_layout_and_tflite_files(exported):
+    model, base, version_dir = exported
+    assert (version_dir / "saved_model.pb").is_file() and (version_dir / "variables").is_dir()
+    names = sorted(p.name for p in (version_dir / "tflite").iterdir())
+    assert names == sorted(f"{model.registry_name}.{m}.tflite" for m in TFLITE_MODES)
+    sizes = {m: (version_dir / "tflite" / f"{model.registry_name}.{m}.tflite").stat().st_size for m in TFLITE_MODES}
+    assert sizes["float16"] < sizes["float32"] and sizes["int8"] < sizes["float32"]
+
+
+def test_saved_model_cli_lists_the_signatures(exported):
+    _, _, version_dir = exported
+    cli = [sys.executable, "-c", "from tensorflow.python.tools.saved_model_cli import main; main()"]
+    out = subprocess.run([*cli, "show", "--dir", str(version_dir), "--all"], capture_output=True, text=True, check=True).stdout
+    for signature in SIGNATURES:
+        assert f"signature_def['{signature}']" in out
+    assert "tag-set: 'serve'" in out.replace('"', "'") or "serve" in out
+    for name in ("latent", "seed", "num_samples", "png_bytes", "images"):
+        assert f"['{name}']" in out
+
+
+def test_verify_export_passes_in_a_fresh_process(exported):
+    _, _, version_dir = exported
+    result = subprocess.run([sys.executable, "-m", "ganzoo.cli", "verify-export", str(version_dir)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    rows = [line for line in result.stdout.splitlines() if line.endswith(" ok")]
+    assert len(rows) == 4 + len(TFLITE_MODES), result.stdout
+
+
+def test_signatures_match_keras(exported):
+    model, _, version_dir = exported
+    signatures = tf.saved_model.load(str(version_dir)).signatures
+    latents = model.sample_latents(3, seed=5)
+    served = signatures["serving_default"](latent=tf.constant(latents))["images"].numpy()
+    assert served.dtype == np.uint8 and served.shape == (3,) + model.image_shape
+    expected = np.clip(np.round((model.generate(latents) + 1) * 127.5), 0, 255)
+    assert np.abs(served.astype(int) - expected).max() <= 1
+    # `sample` draws the same latents as model.generate(num, seed): same images on any server.
+    sampled = signatures["sample"](seed=tf.constant(9, tf.int64), num_samples=tf.constant(2))["images"].numpy()
+    assert np.abs(sampled.astype(int) - np.round((model.generate(2, seed=9) + 1) * 127.5)).max() <= 1
+    pngs = signatures["sample_png"](seed=tf.constant(9, tf.int64), num_samples=tf.constant(2))["png_bytes"].numpy()
+    np.testing.assert_array_equal(tf.io.decode_png(pngs[1]).numpy(), sampled[1])
+
+
+@pytest.mark.parametrize(
+    "signature, inputs, name",
+    [
+        ("serving_default", {"latent": np.zeros((2, 3), np.float32)}, "latent"),
+        ("serving_default", {"latent": np.zeros((2, 2, 2), np.float32)}, "latent"),
+        ("generate", {"latent": np.zeros((1, 999), np.float32)}, "latent"),
+        ("sample", {"seed": np.int64(1), "num_samples": np.int32(0)}, "num_samples"),
+        ("sample", {"seed": np.int64(1), "num_samples": np.int32(100000)}, "num_samples"),
+        ("sample_png", {"seed": np.array([1, 2], np.int64), "num_samples": np.int32(2)}, "seed"),
+    ],
+)
+def test_bad_input_names_the_input(exported, signature, inputs, name):
+    _, _, version_dir = exported
+    function = tf.saved_model.load(str(version_dir)).signatures[signature]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=rf"\b{name}\b"):
+        function(**{k: tf.constant(v) for k, v in inputs.items()})
+
+
+def test_tflite_runs_any_batch_size(exported):
+    model, _, version_dir = exported
+    for batch in (1, 5):
+        latents = model.sample_latents(batch, seed=batch)
+        out = run_tflite(version_dir / "tflite" / f"{model.registry_name}.float32.tflite", {"latent": latents})
+        np.testing.assert_allclose(out["images"], model.generate(latents), atol=1e-4)
+
+
+def test_warmup_records_and_models_config_parse(exported):
+    model, base, version_dir = exported
+    logs = read_warmup_requests(version_dir / "assets.extra" / "tf_serving_warmup_requests")
+    assert {log.predict_log.request.model_spec.signature_name for log in logs} == SIGNATURES
+    request = next(log.predict_log.request for log in logs if log.predict_log.request.model_spec.signature_name == "generate")
+    assert tf.make_ndarray(request.inputs["latent"]).shape == (2, model.latent_dim)
+    entries = read_models_config(base / "models.config").model_config_list.config
+    assert [(e.name, e.model_platform) for e in entries] == [(model.registry_name, "tensorflow")]
+    assert entries[0].base_path == str((base / model.registry_name).resolve())
+
+
+def test_versions_are_never_overwritten_and_config_keeps_other_models(tmp_path):
+    model = tiny("dcgan")
+    first = export_saved_model(model, tmp_path, "a")
+    marker = (first / "saved_model.pb").stat().st_mtime_ns
+    second = export_saved_model(model, tmp_path, "a")
+    assert (first.name, second.name) == ("1", "2")
+    assert (first / "saved_model.pb").stat().st_mtime_ns == marker
+    update_models_config(tmp_path, "a")
+    update_models_config(tmp_path, "b")
+    update_models_config(tmp_path, "a")
+    names = [e.name for e in read_models_config(tmp_path / "models.config").model_config_list.config]
+    assert names == ["a", "b"]
+    assert not list(tmp_path.glob("a/.staging*"))
+
+
+def test_verify_export_fails_on_a_broken_export(exported, tmp_path):
+    import shutil
+
+    model, _, version_dir = exported
+    broken = tmp_path / "1"
+    shutil.copytree(version_dir, broken)
+    reference = dict(np.load(broken / "assets.extra" / "ganzoo_reference.npz"))
+    reference["images"] = reference["images"] * 0.5  # the "Keras" side no longer agrees
+    np.savez(broken / "assets.extra" / "ganzoo_reference.npz", **reference)
+    result = CliRunner().invoke(main, ["verify-export", str(broken)])
+    assert result.exit_code == 1 and "gate(s) failed" in result.output and "FAIL" in result.output
+
+
+def test_export_cli_errors(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(main, ["export", str(tmp_path), "--base", str(tmp_path / "sm")])
+    assert result.exit_code == 1 and "neither a run directory nor a .keras file" in result.output
+    model_file = tmp_path / "m.keras"
+    tiny("dcgan").save(model_file)
+    result = runner.invoke(main, ["export", str(model_file), "--tflite", "float32,int4"])
+    assert result.exit_code == 1 and "unknown TFLite mode 'int4'" in result.output
+    result = runner.invoke(main, ["export", str(model_file), "--name", "bad name", "--base", str(tmp_path)])
+    assert result.exit_code == 1 and "may hold only letters" in result.output
