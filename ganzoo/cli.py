@@ -113,5 +113,36 @@ def verify_export_command(version_dir, threads) -> None:
         raise GanzooError(f"{len(failed)} gate(s) failed: {', '.join(failed)}")
 
 
+@main.group()
+def bench() -> None:
+    """Benchmarks (figures are recorded in benchmarks/RESULTS.md)."""
+
+
+@bench.command("export")
+@click.argument("source", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--model", "model_name", default="dcgan", show_default=True, help="Zoo model when no SOURCE is given.")
+@click.option("--preset", default="mnist", show_default=True, help="Preset when no SOURCE is given (random weights).")
+@click.option("--batch", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option("--repeats", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--threads", default=2, show_default=True, type=click.IntRange(min=1), help="LiteRT threads (XNNPACK).")
+@one_line_errors
+def bench_export_command(source, model_name, preset, batch, repeats, threads) -> None:
+    """Per-image latency and file size of the SavedModel and each TFLite mode."""
+    import platform
+
+    from ganzoo.bench.export import bench_export, format_rows
+
+    if source is not None:
+        from ganzoo.training import load_trained_model
+
+        model, what = load_trained_model(source), str(source)
+    else:
+        import ganzoo
+
+        model, what = ganzoo.create_model(model_name, preset), f"{model_name}/{preset} (random weights)"
+    click.echo(f"{what}: batch {batch}, {repeats} timed calls, LiteRT {threads} threads, {platform.processor() or platform.machine()}")
+    click.echo(format_rows(bench_export(model, batch=batch, repeats=repeats, threads=threads)))
+
+
 if __name__ == "__main__":
     main()

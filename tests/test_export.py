@@ -159,3 +159,14 @@ def test_export_cli_errors(tmp_path):
     assert result.exit_code == 1 and "unknown TFLite mode 'int4'" in result.output
     result = runner.invoke(main, ["export", str(model_file), "--name", "bad name", "--base", str(tmp_path)])
     assert result.exit_code == 1 and "may hold only letters" in result.output
+
+
+def test_bench_export_prints_its_table():
+    result = CliRunner().invoke(main, ["bench", "export", "--preset", "tiny", "--repeats", "3"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[1].split()[:3] == ["format", "ms/image", "p50"]
+    formats = [line.split()[0] + (" " + line.split()[1] if line.startswith("TFLite") else "") for line in lines[2:]]
+    assert formats == ["SavedModel"] + [f"TFLite {m}" for m in TFLITE_MODES]
+    for line in lines[2:]:
+        assert float(line.split()[-4]) > 0  # a measured latency, not a placeholder

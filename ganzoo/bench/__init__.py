@@ -1,0 +1,1 @@
+"""Benchmarks run by `ganzoo bench ...`; figures go to benchmarks/RESULTS.md."""

@@ -1,0 +1,70 @@
+"""`ganzoo bench export`: per-image latency and file size of the SavedModel and of each TFLite
+mode, for one generator, measured in one process run."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ganzoo.export.tflite import TFLITE_MODES
+
+
+def timed(call, repeats: int) -> list[float]:
+    call()  # warm-up (graph or delegate initialisation)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def directory_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and "tflite" not in p.parts
+               and p.name != "ganzoo_reference.npz")
+
+
+def bench_export(model, batch: int = 1, repeats: int = 50, threads: int = 2) -> list[dict]:
+    """Rows of {format, ms_per_image_p50, ms_per_image_p95, size_kib}."""
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
+
+    from ganzoo.export.saved_model import export_saved_model
+
+    latents = model.sample_latents(batch, seed=0)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        version_dir = export_saved_model(model, tmp, "bench", list(TFLITE_MODES))
+        generate = tf.saved_model.load(str(version_dir)).signatures["generate"]
+        feed = tf.constant(latents)
+        times = timed(lambda: generate(latent=feed)["images"].numpy(), repeats)
+        rows.append(row("SavedModel", times, batch, directory_size(version_dir)))
+        for mode in TFLITE_MODES:
+            path = version_dir / "tflite" / f"bench.{mode}.tflite"
+            runner = Interpreter(model_path=str(path), num_threads=threads).get_signature_runner()
+            times = timed(lambda: runner(latent=latents), repeats)
+            rows.append(row(f"TFLite {mode}", times, batch, path.stat().st_size))
+    return rows
+
+
+def row(name: str, times: list[float], batch: int, size: int) -> dict:
+    per_image = sorted(t * 1000 / batch for t in times)
+    return {
+        "format": name,
+        "ms_per_image_p50": statistics.median(per_image),
+        "ms_per_image_p95": per_image[min(len(per_image) - 1, int(0.95 * len(per_image)))],
+        "size_kib": size / 1024,
+    }
+
+
+def format_rows(rows: list[dict]) -> str:
+    lines = [f"{'format':16s} {'ms/image p50':>13s} {'ms/image p95':>13s} {'size KiB':>10s} {'vs SavedModel':>14s}"]
+    base = rows[0]["ms_per_image_p50"]
+    for r in rows:
+        lines.append(f"{r['format']:16s} {r['ms_per_image_p50']:13.3f} {r['ms_per_image_p95']:13.3f} "
+                     f"{r['size_kib']:10.1f} {r['ms_per_image_p50'] / base:13.2f}x")
+    return "\n".join(lines)
