@@ -7,7 +7,6 @@ file reloads without `custom_objects`.
 from __future__ import annotations
 
 import fnmatch
-import inspect
 from typing import Any, Callable
 
 import keras
@@ -62,7 +61,7 @@ def create_model(name: str, preset: str = "tiny", **overrides: Any) -> keras.Mod
     """Builds a registered GAN from a preset, with constructor arguments overridden."""
     cls = get_model_class(name)
     config = preset_config(name, preset)
-    accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "kwargs"}
+    accepted = set(cls.constructor_arguments())
     unknown = sorted(set(overrides) - accepted)
     if unknown:
         raise ModelNotFound(

@@ -170,3 +170,18 @@ def test_bench_export_prints_its_table():
     assert formats == ["SavedModel"] + [f"TFLite {m}" for m in TFLITE_MODES]
     for line in lines[2:]:
         assert float(line.split()[-4]) > 0  # a measured latency, not a placeholder
+
+
+def test_export_serves_the_ema_generator(tmp_path):
+    keras.utils.set_random_seed(2)
+    model = ganzoo.create_model("dcgan", "tiny", ema_decay=0.5)
+    model.compile()
+    data = tf.data.Dataset.from_tensor_slices(np.random.default_rng(0).uniform(-1, 1, (16, 16, 16, 1)).astype("float32"))
+    model.fit(data.batch(8), epochs=1, verbose=0)
+    version_dir = export_saved_model(model, tmp_path, "ema", ["float32"])
+    latents = model.sample_latents(2, seed=3)
+    served = tf.saved_model.load(str(version_dir)).signatures["generate"](latent=tf.constant(latents))["images"]
+    np.testing.assert_allclose(served.numpy(), model.generate(latents), atol=1e-5)
+    assert not np.allclose(served.numpy(), model.generator(latents, training=False), atol=1e-3)
+    tflite = run_tflite(version_dir / "tflite" / "ema.float32.tflite", {"latent": latents})["images"]
+    np.testing.assert_allclose(tflite, model.generate(latents), atol=1e-4)

@@ -63,11 +63,11 @@ def test_generate_shape_range_and_seed(name):
 def test_config_round_trip(name):
     model = tiny(name)
     config = model.get_config()
-    # get_config returns exactly the constructor arguments.
+    # get_config returns exactly the constructor arguments (the model's and the base's ema_decay).
     import inspect
 
     params = set(inspect.signature(type(model).__init__).parameters) - {"self", "kwargs"}
-    assert set(config) == params | {"name"}
+    assert set(config) == params | {"name", "ema_decay"}
     clone = type(model).from_config(config)
     clone.set_weights(model.get_weights())
     latents = model.sample_latents(4, seed=1)
@@ -152,3 +152,27 @@ def test_compile_makes_no_phantom_optimizer():
     model = tiny("dcgan")
     assert model.optimizer is None
     assert model.g_optimizer.built and model.d_optimizer.built
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_ema_generator_tracks_the_generator(name, tmp_path):
+    keras.utils.set_random_seed(0)
+    model = ganzoo.create_model(name, "tiny", ema_decay=0.9)
+    model.compile()
+    np.testing.assert_array_equal(model.ema_generator.get_weights()[0], model.generator.get_weights()[0])
+    ema_before = [w.copy() for w in model.ema_generator.get_weights()]
+    data = tf.data.Dataset.from_tensor_slices(real_batch(model, 8)).batch(8)
+    model.fit(data, epochs=1, verbose=0)  # one step: t = 0 when the EMA updates after it
+    decay = min(0.9, (1 + 1) / (10 + 1))  # the step counter is already 1 at the update
+    for before, weight, average in zip(ema_before, model.generator.get_weights(), model.ema_generator.get_weights()):
+        np.testing.assert_allclose(average, decay * before + (1 - decay) * weight, rtol=1e-5, atol=1e-6)
+    latents = model.sample_latents(3, seed=0)
+    np.testing.assert_allclose(model.generate(latents), model.ema_generator(latents, training=False), atol=1e-6)
+    assert not np.allclose(model.generate(latents), model.generator(latents, training=False))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert loaded.ema_decay == 0.9
+    np.testing.assert_array_equal(loaded.generate(latents), model.generate(latents))
+    assert "ema_generator" in model.checkpoint_objects()
+    with pytest.raises(ValueError, match="ema_decay must be in"):
+        ganzoo.create_model(name, "tiny", ema_decay=1.0)

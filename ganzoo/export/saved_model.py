@@ -57,7 +57,7 @@ def checked_count(num_samples):
 
 def serving_functions(model: GAN) -> dict[str, tf.types.experimental.GenericFunction]:
     """The named signatures of a latent-to-image generator."""
-    generator, latent_dim = model.generator, model.latent_dim
+    generator, latent_dim = model.sampling_generator, model.latent_dim
 
     def generate_images(latent):
         return generator(checked_latent(latent, latent_dim), training=False)
@@ -112,7 +112,7 @@ def export_saved_model(
     staging = model_dir / f".staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     archive = keras.export.ExportArchive()
-    archive.track(model.generator)
+    archive.track(model.sampling_generator)
     for endpoint, function in serving_functions(model).items():
         archive.add_endpoint(endpoint, function)
     archive.write_out(str(staging), verbose=False)

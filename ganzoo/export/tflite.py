@@ -33,7 +33,7 @@ def parse_modes(text: str) -> list[str]:
 
 def tflite_function(model: GAN):
     """latent float32 [batch, latent_dim] -> images float32 [-1, 1], batch size free."""
-    generator = model.generator
+    generator = model.sampling_generator
     spec = tf.TensorSpec([None, model.latent_dim], tf.float32, name="latent")
     return tf.function(lambda latent: {"images": generator(latent, training=False)}, input_signature=[spec])
 
@@ -45,7 +45,7 @@ def convert(model: GAN, mode: str) -> bytes:
 
     with tempfile.TemporaryDirectory() as staging:
         archive = keras.export.ExportArchive()
-        archive.track(model.generator)
+        archive.track(model.sampling_generator)
         archive.add_endpoint("serving_default", tflite_function(model))
         archive.write_out(staging, verbose=False)
         return _convert_saved_model(staging, model, mode)

@@ -49,8 +49,12 @@ class GAN(keras.Model):
     presets: dict[str, dict[str, Any]] = {}
     registry_name: str | None = None
 
-    def __init__(self, **kwargs):
+    def __init__(self, ema_decay: float = 0.0, **kwargs):
         super().__init__(**kwargs)
+        if not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
+        self.ema_decay = float(ema_decay)
+        self.ema_generator = None
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
@@ -62,19 +66,44 @@ class GAN(keras.Model):
         self.noise_seed = 0
 
     def finish_init(self) -> None:
-        """Marks the wrapper built once its sub-networks are: under a strategy, fit() would
-        otherwise try to build it symbolically by calling it on a data batch."""
+        """Builds the EMA copy of the generator (when ema_decay > 0) and marks the wrapper built
+        once its sub-networks are: under a strategy, fit() would otherwise try to build it
+        symbolically by calling it on a data batch."""
+        if self.ema_decay:
+            self.ema_generator = keras.models.clone_model(self.generator)
+            self.ema_generator.name = "ema_generator"
+            self.ema_generator.set_weights(self.generator.get_weights())
+            self.ema_generator.trainable = False
         self.built = True
 
+    @property
+    def sampling_generator(self) -> keras.Model:
+        """What generate() and export use: the EMA generator when there is one."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def update_ema(self) -> None:
+        """ema = d * ema + (1 - d) * w over all generator weights (batch-norm statistics too),
+        with d warmed up as min(decay, (1 + t) / (10 + t)) so early samples are not stale."""
+        step = ops.cast(self.g_optimizer.iterations, "float32")
+        decay = ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
+        for average, weight in zip(self.ema_generator.weights, self.generator.weights):
+            average.assign(decay * average + (1.0 - decay) * weight)
+
     # ----------------------------------------------------------------- config
+    @classmethod
+    def constructor_arguments(cls) -> list[str]:
+        """The model's own arguments and the shared ones of the GAN base (ema_decay)."""
+        names = []
+        for klass in (cls, GAN):
+            names += [n for n in inspect.signature(klass.__init__).parameters if n not in ("self", "kwargs") and n not in names]
+        return names
+
     def get_config(self) -> dict[str, Any]:
         """Exactly the constructor arguments (each stored under its own name)."""
-        params = inspect.signature(type(self).__init__).parameters
         config = {"name": self.name}
-        for name in params:
-            if name not in ("self", "kwargs"):
-                value = getattr(self, name)
-                config[name] = list(value) if isinstance(value, tuple) else value
+        for name in self.constructor_arguments():
+            value = getattr(self, name)
+            config[name] = list(value) if isinstance(value, tuple) else value
         return config
 
     @property
@@ -132,12 +161,15 @@ class GAN(keras.Model):
     def checkpoint_objects(self) -> dict[str, Any]:
         """Everything a training checkpoint must hold to resume exactly. The RNG state is
         (noise_seed, optimizer step): the seed lives in the recipe, the step in g_optimizer."""
-        return {
+        objects = {
             "generator": self.generator,
             "discriminator": self.discriminator,
             "g_optimizer": self.g_optimizer,
             "d_optimizer": self.d_optimizer,
         }
+        if self.ema_generator is not None:
+            objects["ema_generator"] = self.ema_generator
+        return objects
 
     @property
     def metrics(self) -> list:
@@ -173,7 +205,7 @@ class GAN(keras.Model):
 
     # ------------------------------------------------------------- train step
     def call(self, latents, training=False):
-        return self.generator(latents, training=training)
+        return self.sampling_generator(latents, training=training)
 
     def real_images(self, data):
         """The real images of a batch (datasets may yield images or (images, labels))."""
@@ -237,6 +269,8 @@ class GAN(keras.Model):
                 self.discriminator_step(real, fake)
             g_per_example, g_loss = self.generator_loss(fake, batch)
         self.generator_update(g_tape, g_per_example, g_loss)
+        if self.ema_generator is not None:
+            self.update_ema()
         return {m.name: m.result() for m in self.metrics}
 
     # ------------------------------------------------------------- inference
@@ -246,8 +280,9 @@ class GAN(keras.Model):
         return latents_for_seed(num, self.latent_dim, seed).numpy()
 
     def generate(self, num_or_latents, seed: int | None = None, batch_size: int = 256) -> np.ndarray:
-        """Images in [-1, 1], shape [N, H, W, C]. An int draws that many latents from `seed`
-        (the same seed gives the same images); an array is used as the latents."""
+        """Images in [-1, 1], shape [N, H, W, C], from the EMA generator when there is one. An int
+        draws that many latents from `seed` (the same seed gives the same images); an array is
+        used as the latents."""
         if isinstance(num_or_latents, (int, np.integer)):
             latents = self.sample_latents(int(num_or_latents), seed)
         else:
@@ -255,7 +290,7 @@ class GAN(keras.Model):
             if latents.ndim != 2 or latents.shape[1] != self.latent_dim:
                 raise ValueError(f"latents must have shape [N, {self.latent_dim}], got {latents.shape}")
         chunks = [
-            ops.convert_to_numpy(self.generator(latents[i : i + batch_size], training=False))
+            ops.convert_to_numpy(self.sampling_generator(latents[i : i + batch_size], training=False))
             for i in range(0, len(latents), batch_size)
         ]
         return np.concatenate(chunks).astype("float32")
