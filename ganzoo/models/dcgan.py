@@ -10,38 +10,51 @@ from ganzoo.models.base import GAN
 from ganzoo.registry import register_model
 
 
-def build_dcgan_generator(latent_dim: int, image_shape, filters) -> keras.Model:
+def initializers(init_std: float) -> tuple[dict, dict]:
+    """Weights from N(0, init_std) and batch-norm scales from N(1, init_std), as the paper
+    initialises every layer (std 0.02); Keras' defaults when init_std is 0."""
+    if not init_std:
+        return {}, {}
+    return (
+        {"kernel_initializer": keras.initializers.RandomNormal(0.0, init_std)},
+        {"gamma_initializer": keras.initializers.RandomNormal(1.0, init_std)},
+    )
+
+
+def build_dcgan_generator(latent_dim: int, image_shape, filters, init_std: float = 0.02) -> keras.Model:
     """Dense to a (H / 2^n, W / 2^n, filters[0]) map, then n stride-2 transposed convs."""
     height, width, channels = image_shape
     stages = len(filters)
     if height % 2**stages or width % 2**stages:
         raise ValueError(f"image_shape {tuple(image_shape)} is not divisible by 2^{stages} (len(g_filters))")
     base_h, base_w = height // 2**stages, width // 2**stages
+    kernel_init, bn_init = initializers(init_std)
     latents = keras.Input((latent_dim,), name="latent")
-    x = layers.Dense(base_h * base_w * filters[0], use_bias=False, name="project")(latents)
-    x = layers.BatchNormalization(synchronized=True, name="project_bn")(x)
+    x = layers.Dense(base_h * base_w * filters[0], use_bias=False, name="project", **kernel_init)(latents)
+    x = layers.BatchNormalization(synchronized=True, name="project_bn", **bn_init)(x)
     x = layers.ReLU(name="project_relu")(x)
     x = layers.Reshape((base_h, base_w, filters[0]), name="project_reshape")(x)
     for i, f in enumerate(filters[1:], start=1):
-        x = layers.Conv2DTranspose(f, 4, strides=2, padding="same", use_bias=False, name=f"up{i}")(x)
-        x = layers.BatchNormalization(synchronized=True, name=f"up{i}_bn")(x)
+        x = layers.Conv2DTranspose(f, 4, strides=2, padding="same", use_bias=False, name=f"up{i}", **kernel_init)(x)
+        x = layers.BatchNormalization(synchronized=True, name=f"up{i}_bn", **bn_init)(x)
         x = layers.ReLU(name=f"up{i}_relu")(x)
-    x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", name="to_image")(x)
+    x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", name="to_image", **kernel_init)(x)
     images = layers.Activation("tanh", dtype="float32", name="tanh")(x)
     return keras.Model(latents, images, name="generator")
 
 
-def build_dcgan_discriminator(image_shape, filters, batchnorm: bool) -> keras.Model:
+def build_dcgan_discriminator(image_shape, filters, batchnorm: bool, init_std: float = 0.02) -> keras.Model:
     """Stride-2 convs with LeakyReLU(0.2); batch norm on all but the first (paper, section 3)."""
+    kernel_init, bn_init = initializers(init_std)
     images = keras.Input(tuple(image_shape), name="image")
     x = images
     for i, f in enumerate(filters):
-        x = layers.Conv2D(f, 4, strides=2, padding="same", use_bias=not (batchnorm and i), name=f"down{i}")(x)
+        x = layers.Conv2D(f, 4, strides=2, padding="same", use_bias=not (batchnorm and i), name=f"down{i}", **kernel_init)(x)
         if batchnorm and i:
-            x = layers.BatchNormalization(synchronized=True, name=f"down{i}_bn")(x)
+            x = layers.BatchNormalization(synchronized=True, name=f"down{i}_bn", **bn_init)(x)
         x = layers.LeakyReLU(0.2, name=f"down{i}_lrelu")(x)
     x = layers.Flatten(name="flatten")(x)
-    logits = layers.Dense(1, dtype="float32", name="logit")(x)
+    logits = layers.Dense(1, dtype="float32", name="logit", **kernel_init)(x)
     return keras.Model(images, logits, name="discriminator")
 
 
@@ -63,6 +76,7 @@ class DCGAN(GAN):
         g_filters=(128, 64),
         d_filters=(64, 128),
         d_batchnorm: bool = True,
+        init_std: float = 0.02,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -70,6 +84,7 @@ class DCGAN(GAN):
         self.g_filters = tuple(g_filters)
         self.d_filters = tuple(d_filters)
         self.d_batchnorm = bool(d_batchnorm)
-        self.generator = build_dcgan_generator(self.latent_dim, tuple(image_shape), self.g_filters)
-        self.discriminator = build_dcgan_discriminator(tuple(image_shape), self.d_filters, self.d_batchnorm)
+        self.init_std = float(init_std)
+        self.generator = build_dcgan_generator(self.latent_dim, tuple(image_shape), self.g_filters, self.init_std)
+        self.discriminator = build_dcgan_discriminator(tuple(image_shape), self.d_filters, self.d_batchnorm, self.init_std)
         self.finish_init()
