@@ -178,6 +178,8 @@ def test_export_serves_the_ema_generator(tmp_path):
     model.compile()
     data = tf.data.Dataset.from_tensor_slices(np.random.default_rng(0).uniform(-1, 1, (16, 16, 16, 1)).astype("float32"))
     model.fit(data.batch(8), epochs=1, verbose=0)
+    # Move the raw generator well away from its average: the export must not follow it.
+    model.generator.set_weights([w + 0.1 for w in model.generator.get_weights()])
     version_dir = export_saved_model(model, tmp_path, "ema", ["float32"])
     latents = model.sample_latents(2, seed=3)
     served = tf.saved_model.load(str(version_dir)).signatures["generate"](latent=tf.constant(latents))["images"]
