@@ -22,6 +22,21 @@ MODELS = ganzoo.list_models()
 SIGNATURES = {"serving_default", "generate", "sample", "sample_png"}
 
 
+def inputs_for(model, count, seed):
+    """Valid `latent` (+ `label`) inputs for the latent signatures and the TFLite files."""
+    inputs = {"latent": model.sample_latents(count, seed=seed)}
+    if model.num_classes:
+        inputs["label"] = (np.arange(count) % model.num_classes).astype(np.int32)
+    return inputs
+
+
+def sample_inputs(model, seed, count):
+    inputs = {"seed": tf.constant(seed, tf.int64), "num_samples": tf.constant(count, tf.int32)}
+    if model.num_classes:
+        inputs["label"] = tf.constant(3, tf.int32)
+    return inputs
+
+
 def tiny(name):
     keras.utils.set_random_seed(1)
     model = ganzoo.create_model(name, "tiny")
@@ -56,7 +71,7 @@ def test_saved_model_cli_lists_the_signatures(exported):
     for signature in SIGNATURES:
         assert f"signature_def['{signature}']" in out
     assert "tag-set: 'serve'" in out.replace('"', "'") or "serve" in out
-    for name in ("latent", "seed", "num_samples", "png_bytes", "images"):
+    for name in ("latent", "seed", "num_samples", "png_bytes", "images") + (("label",) if exported[0].num_classes else ()):
         assert f"['{name}']" in out
 
 
@@ -72,42 +87,49 @@ def test_verify_export_passes_in_a_fresh_process(exported):
 def test_signatures_match_keras(exported):
     model, _, version_dir = exported
     signatures = tf.saved_model.load(str(version_dir)).signatures
-    latents = model.sample_latents(3, seed=5)
-    served = signatures["serving_default"](latent=tf.constant(latents))["images"].numpy()
+    inputs = inputs_for(model, 3, seed=5)
+    served = signatures["serving_default"](**{k: tf.constant(v) for k, v in inputs.items()})["images"].numpy()
     assert served.dtype == np.uint8 and served.shape == (3,) + model.image_shape
-    expected = np.clip(np.round((model.generate(latents) + 1) * 127.5), 0, 255)
+    expected = np.clip(np.round((model.generate(inputs["latent"], labels=inputs.get("label")) + 1) * 127.5), 0, 255)
     assert np.abs(served.astype(int) - expected).max() <= 1
     # `sample` draws the same latents as model.generate(num, seed): same images on any server.
-    sampled = signatures["sample"](seed=tf.constant(9, tf.int64), num_samples=tf.constant(2))["images"].numpy()
-    assert np.abs(sampled.astype(int) - np.round((model.generate(2, seed=9) + 1) * 127.5)).max() <= 1
-    pngs = signatures["sample_png"](seed=tf.constant(9, tf.int64), num_samples=tf.constant(2))["png_bytes"].numpy()
+    sampled = signatures["sample"](**sample_inputs(model, 9, 2))["images"].numpy()
+    labels = 3 if model.num_classes else None
+    assert np.abs(sampled.astype(int) - np.round((model.generate(2, seed=9, labels=labels) + 1) * 127.5)).max() <= 1
+    pngs = signatures["sample_png"](**sample_inputs(model, 9, 2))["png_bytes"].numpy()
     np.testing.assert_array_equal(tf.io.decode_png(pngs[1]).numpy(), sampled[1])
 
 
-@pytest.mark.parametrize(
-    "signature, inputs, name",
-    [
-        ("serving_default", {"latent": np.zeros((2, 3), np.float32)}, "latent"),
-        ("serving_default", {"latent": np.zeros((2, 2, 2), np.float32)}, "latent"),
-        ("generate", {"latent": np.zeros((1, 999), np.float32)}, "latent"),
-        ("sample", {"seed": np.int64(1), "num_samples": np.int32(0)}, "num_samples"),
-        ("sample", {"seed": np.int64(1), "num_samples": np.int32(100000)}, "num_samples"),
-        ("sample_png", {"seed": np.array([1, 2], np.int64), "num_samples": np.int32(2)}, "seed"),
-    ],
-)
-def test_bad_input_names_the_input(exported, signature, inputs, name):
-    _, _, version_dir = exported
+BAD_INPUTS = [
+    ("serving_default", {"latent": np.zeros((2, 3), np.float32)}, "latent"),
+    ("serving_default", {"latent": np.zeros((2, 2, 2), np.float32)}, "latent"),
+    ("generate", {"latent": np.zeros((1, 999), np.float32)}, "latent"),
+    ("sample", {"num_samples": np.int32(0)}, "num_samples"),
+    ("sample", {"num_samples": np.int32(100000)}, "num_samples"),
+    ("sample_png", {"seed": np.array([1, 2], np.int64)}, "seed"),
+    ("serving_default", {"label": np.array([0, 99], np.int32)}, "label"),  # conditional models only
+    ("generate", {"label": np.array([1], np.int32)}, "label"),
+    ("sample", {"label": np.int32(-1)}, "label"),
+]
+
+
+@pytest.mark.parametrize("signature, bad, name", BAD_INPUTS)
+def test_bad_input_names_the_input(exported, signature, bad, name):
+    model, _, version_dir = exported
+    if name == "label" and not model.num_classes:
+        pytest.skip("unconditional models take no label")
+    good = inputs_for(model, 2, seed=0) if signature in ("serving_default", "generate") else sample_inputs(model, 1, 2)
     function = tf.saved_model.load(str(version_dir)).signatures[signature]
     with pytest.raises(tf.errors.InvalidArgumentError, match=rf"\b{name}\b"):
-        function(**{k: tf.constant(v) for k, v in inputs.items()})
+        function(**{k: tf.constant(v) for k, v in {**good, **bad}.items()})
 
 
 def test_tflite_runs_any_batch_size(exported):
     model, _, version_dir = exported
     for batch in (1, 5):
-        latents = model.sample_latents(batch, seed=batch)
-        out = run_tflite(version_dir / "tflite" / f"{model.registry_name}.float32.tflite", {"latent": latents})
-        np.testing.assert_allclose(out["images"], model.generate(latents), atol=1e-4)
+        inputs = inputs_for(model, batch, seed=batch)
+        out = run_tflite(version_dir / "tflite" / f"{model.registry_name}.float32.tflite", inputs)
+        np.testing.assert_allclose(out["images"], model.generate(inputs["latent"], labels=inputs.get("label")), atol=1e-4)
 
 
 def test_warmup_records_and_models_config_parse(exported):
@@ -116,6 +138,7 @@ def test_warmup_records_and_models_config_parse(exported):
     assert {log.predict_log.request.model_spec.signature_name for log in logs} == SIGNATURES
     request = next(log.predict_log.request for log in logs if log.predict_log.request.model_spec.signature_name == "generate")
     assert tf.make_ndarray(request.inputs["latent"]).shape == (2, model.latent_dim)
+    assert ("label" in request.inputs) == bool(model.num_classes)
     entries = read_models_config(base / "models.config").model_config_list.config
     assert [(e.name, e.model_platform) for e in entries] == [(model.registry_name, "tensorflow")]
     assert entries[0].base_path == str((base / model.registry_name).resolve())

@@ -25,12 +25,23 @@ def real_batch(model, batch=8, seed=0):
     return rng.uniform(-1, 1, (batch,) + model.image_shape).astype("float32")
 
 
+def labels_for(model, batch=8):
+    return np.arange(batch, dtype=np.int32) % model.num_classes if model.num_classes else None
+
+
+def dataset_for(model, count, batch):
+    """Random images (with labels for conditional models), batched."""
+    images = real_batch(model, count)
+    data = (images, labels_for(model, count)) if model.num_classes else images
+    return tf.data.Dataset.from_tensor_slices(data).batch(batch)
+
+
 def snapshot(variables):
     return [v.numpy().copy() for v in variables]
 
 
 def test_registry_lists_the_zoo():
-    assert {"vanilla", "dcgan"} <= set(MODELS)
+    assert {"vanilla", "dcgan", "cgan"} <= set(MODELS)
     assert ganzoo.list_models("dc*") == ["dcgan"]
     for name in MODELS:
         assert "tiny" in ganzoo.list_presets(name)
@@ -77,8 +88,7 @@ def test_config_round_trip(name):
 @pytest.mark.parametrize("name", MODELS)
 def test_keras_file_round_trip_keeps_weights_and_optimizers(name, tmp_path):
     model = tiny(name, g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.3), loss="hinge", noise_seed=5)
-    data = tf.data.Dataset.from_tensor_slices(real_batch(model, 16)).batch(8)
-    model.fit(data, epochs=1, verbose=0)
+    model.fit(dataset_for(model, 16, 8), epochs=1, verbose=0)
     path = tmp_path / "model.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)
@@ -96,8 +106,7 @@ def test_keras_file_round_trip_keeps_weights_and_optimizers(name, tmp_path):
 @pytest.mark.parametrize("loss", ["non_saturating", "minimax", "lsgan", "hinge", "wgan_gp"])
 def test_fit_gives_finite_losses(name, loss):
     model = tiny(name, loss=loss, d_steps=2 if loss == "wgan_gp" else 1)
-    data = tf.data.Dataset.from_tensor_slices(real_batch(model, 32)).batch(8)
-    history = model.fit(data, epochs=2, verbose=0).history
+    history = model.fit(dataset_for(model, 32, 8), epochs=2, verbose=0).history
     expected = {"d_loss", "g_loss", "d_real", "d_fake"} | ({"d_penalty"} if loss == "wgan_gp" else set())
     assert set(history) == expected
     for values in history.values():
@@ -110,9 +119,10 @@ def test_fit_gives_finite_losses(name, loss):
 @pytest.mark.parametrize("name", MODELS)
 def test_discriminator_step_leaves_generator_unchanged(name):
     model = tiny(name)
-    fake = model.generator(model.sample_latents(8, seed=0), training=True)
+    labels = labels_for(model)
+    fake = model.generate_fake(model.sample_latents(8, seed=0), labels)
     g_before, d_before = snapshot(model.generator.weights), snapshot(model.discriminator.trainable_weights)
-    model.discriminator_step(tf.constant(real_batch(model)), fake)
+    model.discriminator_step(tf.constant(real_batch(model)), fake, labels)
     for before, after in zip(g_before, model.generator.weights):
         np.testing.assert_array_equal(before, after.numpy())
     assert any(not np.array_equal(b, a.numpy()) for b, a in zip(d_before, model.discriminator.trainable_weights))
@@ -122,7 +132,7 @@ def test_discriminator_step_leaves_generator_unchanged(name):
 def test_generator_step_leaves_discriminator_unchanged(name):
     model = tiny(name)
     d_before, g_before = snapshot(model.discriminator.trainable_weights), snapshot(model.generator.trainable_weights)
-    model.generator_step(tf.constant(model.sample_latents(8, seed=0)))
+    model.generator_step(tf.constant(model.sample_latents(8, seed=0)), labels_for(model))
     for before, after in zip(d_before, model.discriminator.trainable_weights):
         np.testing.assert_array_equal(before, after.numpy())
     assert any(not np.array_equal(b, a.numpy()) for b, a in zip(g_before, model.generator.trainable_weights))
@@ -161,14 +171,15 @@ def test_ema_generator_tracks_the_generator(name, tmp_path):
     model.compile()
     np.testing.assert_array_equal(model.ema_generator.get_weights()[0], model.generator.get_weights()[0])
     ema_before = [w.copy() for w in model.ema_generator.get_weights()]
-    data = tf.data.Dataset.from_tensor_slices(real_batch(model, 8)).batch(8)
-    model.fit(data, epochs=1, verbose=0)  # one step: t = 0 when the EMA updates after it
+    model.fit(dataset_for(model, 8, 8), epochs=1, verbose=0)  # one step: t = 0 when the EMA updates after it
     decay = min(0.9, (1 + 1) / (10 + 1))  # the step counter is already 1 at the update
     for before, weight, average in zip(ema_before, model.generator.get_weights(), model.ema_generator.get_weights()):
         np.testing.assert_allclose(average, decay * before + (1 - decay) * weight, rtol=1e-5, atol=1e-6)
     latents = model.sample_latents(3, seed=0)
-    np.testing.assert_allclose(model.generate(latents), model.ema_generator(latents, training=False), atol=1e-6)
-    assert not np.allclose(model.generate(latents), model.generator(latents, training=False))
+    labels = labels_for(model, 3)
+    ema_images = model.generate_fake(latents, labels, False, model.ema_generator)
+    np.testing.assert_allclose(model.generate(latents), ema_images, atol=1e-6)
+    assert not np.allclose(model.generate(latents), model.generate_fake(latents, labels, False))
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     assert loaded.ema_decay == 0.9

@@ -55,41 +55,63 @@ def checked_count(num_samples):
     return tf.ensure_shape(checked(num_samples, 0, message, [lambda n: tf.logical_and(n >= 1, n <= MAX_SAMPLES)]), [])
 
 
+def checked_labels(label, num_classes: int, batch):
+    message = f"label must be an int32 tensor of shape [batch] with values in [0, {num_classes})"
+    in_range = lambda y: tf.reduce_all((y >= 0) & (y < num_classes))  # noqa: E731
+    label = checked(label, 1, message, [lambda y: tf.equal(tf.size(y), batch), in_range])
+    return tf.ensure_shape(label, [None])
+
+
+def checked_class(label, num_classes: int):
+    message = f"label must be an int32 scalar in [0, {num_classes})"
+    label = checked(label, 0, message, [lambda y: (y >= 0) & (y < num_classes)])
+    return tf.ensure_shape(label, [])
+
+
 def serving_functions(model: GAN) -> dict[str, tf.types.experimental.GenericFunction]:
-    """The named signatures of a latent-to-image generator."""
-    generator, latent_dim = model.sampling_generator, model.latent_dim
+    """The named signatures of a latent-to-image generator; conditional models (num_classes > 0)
+    take a `label` in each: [batch] with `latent`, a scalar class with `seed`."""
+    generator, latent_dim, classes = model.sampling_generator, model.latent_dim, model.num_classes
 
-    def generate_images(latent):
-        return generator(checked_latent(latent, latent_dim), training=False)
+    def generate_images(latent, label=None):
+        latent = checked_latent(latent, latent_dim)
+        if not classes:
+            return generator(latent, training=False)
+        return generator([latent, checked_labels(label, classes, tf.shape(latent)[0])], training=False)
 
-    def sampled(seed, num_samples):
+    def sampled(seed, num_samples, label=None):
         seed = tf.ensure_shape(checked(seed, 0, "seed must be an int64 scalar"), [])
-        return generator(latents_for_seed(checked_count(num_samples), latent_dim, seed), training=False)
+        count = checked_count(num_samples)
+        latents = latents_for_seed(count, latent_dim, seed)
+        if not classes:
+            return generator(latents, training=False)
+        return generator([latents, tf.fill([count], checked_class(label, classes))], training=False)
 
-    latent_spec = tf.TensorSpec(None, tf.float32, name="latent")
-    seed_specs = [tf.TensorSpec(None, tf.int64, name="seed"), tf.TensorSpec(None, tf.int32, name="num_samples")]
+    label_spec = [tf.TensorSpec(None, tf.int32, name="label")] if classes else []
+    latent_specs = [tf.TensorSpec(None, tf.float32, name="latent")] + label_spec
+    sample_specs = [tf.TensorSpec(None, tf.int64, name="seed"), tf.TensorSpec(None, tf.int32, name="num_samples")]
+    sample_specs += label_spec
+    encode_pngs = lambda images: tf.map_fn(tf.io.encode_png, to_uint8_images(images), fn_output_signature=tf.string)  # noqa: E731
+
+    def endpoint(make_images, specs, outputs):
+        return tf.function(lambda *inputs: outputs(make_images(*inputs)), input_signature=specs)
+
     return {
-        "serving_default": tf.function(lambda latent: {"images": to_uint8_images(generate_images(latent))},
-                                       input_signature=[latent_spec]),
-        "generate": tf.function(lambda latent: {"images": generate_images(latent)}, input_signature=[latent_spec]),
-        "sample": tf.function(lambda seed, num_samples: {"images": to_uint8_images(sampled(seed, num_samples))},
-                              input_signature=seed_specs),
-        "sample_png": tf.function(
-            lambda seed, num_samples: {
-                "png_bytes": tf.map_fn(tf.io.encode_png, to_uint8_images(sampled(seed, num_samples)),
-                                       fn_output_signature=tf.string)
-            },
-            input_signature=seed_specs,
-        ),
+        "serving_default": endpoint(generate_images, latent_specs, lambda x: {"images": to_uint8_images(x)}),
+        "generate": endpoint(generate_images, latent_specs, lambda x: {"images": x}),
+        "sample": endpoint(sampled, sample_specs, lambda x: {"images": to_uint8_images(x)}),
+        "sample_png": endpoint(sampled, sample_specs, lambda x: {"png_bytes": encode_pngs(x)}),
     }
 
 
 def example_inputs(model: GAN, count: int = 8, seed: int = 2024) -> dict[str, dict[str, np.ndarray]]:
     """Inputs per signature that verification and the TF Serving warmup requests use."""
-    latents = latents_for_seed(count, model.latent_dim, seed).numpy()
+    latent = {"latent": latents_for_seed(count, model.latent_dim, seed).numpy()}
     sample = {"seed": np.array(seed, np.int64), "num_samples": np.array(count, np.int32)}
-    return {"serving_default": {"latent": latents}, "generate": {"latent": latents},
-            "sample": sample, "sample_png": sample}
+    if model.num_classes:
+        latent["label"] = (np.arange(count) % model.num_classes).astype(np.int32)
+        sample["label"] = np.array(count % model.num_classes, np.int32)
+    return {"serving_default": latent, "generate": latent, "sample": sample, "sample_png": sample}
 
 
 def next_version_dir(model_dir: Path) -> Path:
@@ -138,11 +160,11 @@ def write_reference(model: GAN, directory: Path) -> None:
     """Keras' own outputs for the example inputs, so verify-export needs no Keras model."""
     directory.mkdir(parents=True, exist_ok=True)
     inputs = example_inputs(model)
-    latents = inputs["generate"]["latent"]
-    np.savez(
-        directory / REFERENCE_FILE,
-        latent=latents,
-        images=model.generate(latents),
-        seed=inputs["sample"]["seed"],
-        sample_images=model.generate(int(inputs["sample"]["num_samples"]), seed=int(inputs["sample"]["seed"])),
-    )
+    generate, sample = inputs["generate"], inputs["sample"]
+    reference = {
+        **generate,
+        "images": model.generate(generate["latent"], labels=generate.get("label")),
+        **{f"sample_{k}": v for k, v in sample.items()},
+        "sample_images": model.generate(int(sample["num_samples"]), seed=int(sample["seed"]), labels=sample.get("label")),
+    }
+    np.savez(directory / REFERENCE_FILE, **reference)

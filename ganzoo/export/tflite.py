@@ -32,10 +32,26 @@ def parse_modes(text: str) -> list[str]:
 
 
 def tflite_function(model: GAN):
-    """latent float32 [batch, latent_dim] -> images float32 [-1, 1], batch size free."""
+    """latent float32 [batch, latent_dim] (+ label int32 [batch]) -> images float32 [-1, 1],
+    batch size free."""
     generator = model.sampling_generator
-    spec = tf.TensorSpec([None, model.latent_dim], tf.float32, name="latent")
-    return tf.function(lambda latent: {"images": generator(latent, training=False)}, input_signature=[spec])
+    specs = [tf.TensorSpec([None, model.latent_dim], tf.float32, name="latent")]
+    if model.num_classes:
+        specs.append(tf.TensorSpec([None], tf.int32, name="label"))
+    return tf.function(lambda *inputs: {"images": generator(list(inputs) if len(inputs) > 1 else inputs[0], training=False)},
+                       input_signature=specs)
+
+
+def representative_inputs(model: GAN) -> list[dict[str, np.ndarray]]:
+    """int8 calibration: latents from the model's own prior (and every class in turn)."""
+    latents = latents_for_seed(REPRESENTATIVE_SAMPLES, model.latent_dim, seed=7).numpy()
+    samples = []
+    for i in range(REPRESENTATIVE_SAMPLES):
+        sample = {"latent": latents[i : i + 1]}
+        if model.num_classes:
+            sample["label"] = np.array([i % model.num_classes], np.int32)
+        samples.append(sample)
+    return samples
 
 
 def convert(model: GAN, mode: str) -> bytes:
@@ -60,8 +76,8 @@ def _convert_saved_model(saved_model_dir: str, model: GAN, mode: str) -> bytes:
         converter.target_spec.supported_types = [tf.float16]
     elif mode == "int8":
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        latents = latents_for_seed(REPRESENTATIVE_SAMPLES, model.latent_dim, seed=7).numpy()
-        converter.representative_dataset = lambda: ([latents[i : i + 1]] for i in range(len(latents)))
+        samples = representative_inputs(model)
+        converter.representative_dataset = lambda: iter(samples)
     try:
         return converter.convert()
     except Exception as error:  # the converter raises ConverterError and friends

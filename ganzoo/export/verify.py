@@ -85,16 +85,18 @@ def verify_export(version_dir: str | Path, threads: int = 2) -> list[Check]:
     if not reference_path.is_file():
         raise GanzooError(f"{version_dir} is not a ganzoo export (no assets.extra/{REFERENCE_FILE})")
     reference = dict(np.load(reference_path))
-    latent, images = reference["latent"], reference["images"]
-    sample = {"seed": tf.constant(reference["seed"], tf.int64), "num_samples": tf.constant(len(reference["sample_images"]), tf.int32)}
+    images = reference["images"]
+    inputs = {k: reference[k] for k in ("latent", "label") if k in reference}
+    sample = {k[len("sample_"):]: tf.constant(v) for k, v in reference.items() if k.startswith("sample_") and k != "sample_images"}
+    feed = {k: tf.constant(v) for k, v in inputs.items()}
     as_served = from_uint8(to_uint8(images))
     sample_served = from_uint8(to_uint8(reference["sample_images"]))
 
     signatures = tf.saved_model.load(str(version_dir)).signatures
     checks = [
-        compare("generate", "saved_model", signatures["generate"](latent=tf.constant(latent))["images"], images,
+        compare("generate", "saved_model", signatures["generate"](**feed)["images"], images,
                 GATES["saved_model"]),
-        compare("serving_default", "saved_model", from_uint8(signatures["serving_default"](latent=tf.constant(latent))["images"]),
+        compare("serving_default", "saved_model", from_uint8(signatures["serving_default"](**feed)["images"]),
                 as_served, GATES["saved_model_uint8"]),
         compare("sample", "saved_model", from_uint8(signatures["sample"](**sample)["images"]), sample_served,
                 GATES["saved_model_uint8"]),
@@ -104,7 +106,7 @@ def verify_export(version_dir: str | Path, threads: int = 2) -> list[Check]:
     checks.append(compare("sample_png", "saved_model", from_uint8(decoded), sample_served, GATES["saved_model_uint8"]))
     for path in sorted((version_dir / TFLITE_DIR).glob("*.tflite")):
         mode = path.name.rsplit(".", 2)[-2]
-        outputs = run_tflite(path, {"latent": latent}, threads=threads)
+        outputs = run_tflite(path, inputs, threads=threads)
         checks.append(compare("serving_default", f"tflite {mode}", outputs["images"], images, GATES[mode]))
     return checks
 

@@ -48,6 +48,7 @@ class GAN(keras.Model):
 
     presets: dict[str, dict[str, Any]] = {}
     registry_name: str | None = None
+    num_classes: int = 0  # conditional models set it: data then yields (images, labels)
 
     def __init__(self, ema_decay: float = 0.0, **kwargs):
         super().__init__(**kwargs)
@@ -204,12 +205,30 @@ class GAN(keras.Model):
         return self._replica_slice(values, local_batch)
 
     # ------------------------------------------------------------- train step
-    def call(self, latents, training=False):
-        return self.sampling_generator(latents, training=training)
+    def call(self, inputs, training=False):
+        """latents -> images (conditional models: [latents, labels] -> images)."""
+        return self.sampling_generator(inputs, training=training)
 
-    def real_images(self, data):
-        """The real images of a batch (datasets may yield images or (images, labels))."""
-        return data[0] if isinstance(data, (tuple, list)) else data
+    def split_batch(self, data):
+        """(real images, labels or None) from a batch of images or (images, labels)."""
+        if isinstance(data, (tuple, list)):
+            real, labels = data[0], (data[1] if len(data) > 1 else None)
+        else:
+            real, labels = data, None
+        if self.num_classes and labels is None:
+            raise ValueError(f"{type(self).__name__} is conditional: the dataset must yield (images, labels)")
+        return real, (labels if self.num_classes else None)
+
+    def generate_fake(self, latents, labels=None, training=True, generator=None):
+        generator = generator or self.generator
+        if labels is None:
+            return generator(latents, training=training)
+        return generator([ops.convert_to_tensor(latents, "float32"), ops.convert_to_tensor(labels, "int32")], training=training)
+
+    def discriminate(self, images, labels=None, training=True):
+        if labels is None:
+            return self.discriminator(images, training=training)
+        return self.discriminator([ops.convert_to_tensor(images), ops.convert_to_tensor(labels, "int32")], training=training)
 
     def scale_loss(self, per_example, local_batch):
         return losses.global_batch_mean(per_example, self._global_batch(local_batch))
@@ -218,10 +237,10 @@ class GAN(keras.Model):
         grads = tape.gradient(loss, variables)
         optimizer.apply_gradients(zip(grads, variables))
 
-    def discriminator_step(self, real, fake, stream: int = 0):
+    def discriminator_step(self, real, fake, labels=None, stream: int = 0):
         """One discriminator update on a real and a generated batch. Touches no G weight."""
         batch = ops.shape(real)[0]
-        critic = lambda images: self.discriminator(images, training=True)  # noqa: E731
+        critic = lambda images: self.discriminate(images, labels)  # noqa: E731
         with tf.GradientTape() as tape:
             real_logits = critic(real)
             fake_logits = critic(fake)
@@ -237,37 +256,39 @@ class GAN(keras.Model):
         self.d_real_tracker.update_state(losses.per_example(real_logits))
         self.d_fake_tracker.update_state(losses.per_example(fake_logits))
 
-    def generator_loss(self, fake, batch):
+    def generator_loss(self, fake, batch, labels=None):
         """Per-example adversarial loss of generated images under the current discriminator,
         and its global-batch mean (compute both inside the generator's tape)."""
-        per_example = self.adversarial.generator(self.discriminator(fake, training=True))
+        per_example = self.adversarial.generator(self.discriminate(fake, labels))
         return per_example, self.g_optimizer.scale_loss(self.scale_loss(per_example, batch))
 
     def generator_update(self, tape, per_example, loss) -> None:
         self.apply_gradients(tape, loss, self.generator_variables(), self.g_optimizer)
         self.g_loss_tracker.update_state(per_example)
 
-    def generator_step(self, latents):
+    def generator_step(self, latents, labels=None):
         """One generator update on its own (train_step fuses it with the D step). Changes no
         trainable weight of the discriminator."""
         with tf.GradientTape() as tape:
-            per_example, loss = self.generator_loss(self.generator(latents, training=True), ops.shape(latents)[0])
+            fake = self.generate_fake(latents, labels)
+            per_example, loss = self.generator_loss(fake, ops.shape(latents)[0], labels)
         self.generator_update(tape, per_example, loss)
 
     def train_step(self, data):
-        real = self.real_images(data)
+        # Conditional models generate fakes for the real batch's labels, so D compares like with like.
+        real, labels = self.split_batch(data)
         batch = ops.shape(real)[0]
         # Extra critic updates (d_steps > 1, as WGAN-GP trains) each see fresh latents.
         for extra in range(1, self.d_steps):
-            self.discriminator_step(real, self.generator(self.draw_latents(batch, extra), training=True), extra)
+            self.discriminator_step(real, self.generate_fake(self.draw_latents(batch, extra), labels), labels, extra)
         latents = self.draw_latents(batch)
         with tf.GradientTape() as g_tape:
             # One generator forward pass serves both updates (as in the PyTorch DCGAN recipe):
             # D learns from these fakes, then G learns from the updated D's opinion of them.
-            fake = self.generator(latents, training=True)
+            fake = self.generate_fake(latents, labels)
             with g_tape.stop_recording():
-                self.discriminator_step(real, fake)
-            g_per_example, g_loss = self.generator_loss(fake, batch)
+                self.discriminator_step(real, fake, labels)
+            g_per_example, g_loss = self.generator_loss(fake, batch, labels)
         self.generator_update(g_tape, g_per_example, g_loss)
         if self.ema_generator is not None:
             self.update_ema()
@@ -279,18 +300,38 @@ class GAN(keras.Model):
             seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
         return latents_for_seed(num, self.latent_dim, seed).numpy()
 
-    def generate(self, num_or_latents, seed: int | None = None, batch_size: int = 256) -> np.ndarray:
+    def check_labels(self, labels, count: int) -> np.ndarray | None:
+        """Labels for `count` samples: None for unconditional models; for conditional ones an int
+        (every sample of that class), an array, or None (classes in turn: 0, 1, ..., K-1, 0, ...)."""
+        if not self.num_classes:
+            if labels is not None:
+                raise ValueError(f"{type(self).__name__} is unconditional: it takes no labels")
+            return None
+        if labels is None:
+            labels = np.arange(count) % self.num_classes
+        labels = np.broadcast_to(np.asarray(labels, np.int32), (count,))
+        if labels.min() < 0 or labels.max() >= self.num_classes:
+            raise ValueError(f"labels must be in [0, {self.num_classes}), got {labels.min()}..{labels.max()}")
+        return labels
+
+    def generate(self, num_or_latents, seed: int | None = None, labels=None, batch_size: int = 256) -> np.ndarray:
         """Images in [-1, 1], shape [N, H, W, C], from the EMA generator when there is one. An int
         draws that many latents from `seed` (the same seed gives the same images); an array is
-        used as the latents."""
+        used as the latents. Conditional models take `labels` (see `check_labels`)."""
         if isinstance(num_or_latents, (int, np.integer)):
             latents = self.sample_latents(int(num_or_latents), seed)
         else:
             latents = np.asarray(num_or_latents, dtype="float32")
             if latents.ndim != 2 or latents.shape[1] != self.latent_dim:
                 raise ValueError(f"latents must have shape [N, {self.latent_dim}], got {latents.shape}")
-        chunks = [
-            ops.convert_to_numpy(self.sampling_generator(latents[i : i + batch_size], training=False))
-            for i in range(0, len(latents), batch_size)
-        ]
+        labels = self.check_labels(labels, len(latents))
+        chunks = []
+        for i in range(0, len(latents), batch_size):
+            batch_labels = None if labels is None else labels[i : i + batch_size]
+            fake = self.generate_fake(latents[i : i + batch_size], batch_labels, False, self.sampling_generator)
+            chunks.append(ops.convert_to_numpy(fake))
         return np.concatenate(chunks).astype("float32")
+
+    def preview(self, count: int, seed: int) -> tuple[np.ndarray, int | None]:
+        """The fixed grid TensorBoard shows every epoch: (images, columns)."""
+        return self.generate(count, seed=seed), None

@@ -21,16 +21,16 @@ def initializers(init_std: float) -> tuple[dict, dict]:
     )
 
 
-def build_dcgan_generator(latent_dim: int, image_shape, filters, init_std: float = 0.02) -> keras.Model:
-    """Dense to a (H / 2^n, W / 2^n, filters[0]) map, then n stride-2 transposed convs."""
+def upsampling_stack(x, image_shape, filters, init_std: float = 0.02):
+    """Vector -> Dense to a (H / 2^n, W / 2^n, filters[0]) map -> n stride-2 transposed convs
+    with batch norm and ReLU -> tanh image."""
     height, width, channels = image_shape
     stages = len(filters)
     if height % 2**stages or width % 2**stages:
         raise ValueError(f"image_shape {tuple(image_shape)} is not divisible by 2^{stages} (len(g_filters))")
     base_h, base_w = height // 2**stages, width // 2**stages
     kernel_init, bn_init = initializers(init_std)
-    latents = keras.Input((latent_dim,), name="latent")
-    x = layers.Dense(base_h * base_w * filters[0], use_bias=False, name="project", **kernel_init)(latents)
+    x = layers.Dense(base_h * base_w * filters[0], use_bias=False, name="project", **kernel_init)(x)
     x = layers.BatchNormalization(synchronized=True, name="project_bn", **bn_init)(x)
     x = layers.ReLU(name="project_relu")(x)
     x = layers.Reshape((base_h, base_w, filters[0]), name="project_reshape")(x)
@@ -39,22 +39,30 @@ def build_dcgan_generator(latent_dim: int, image_shape, filters, init_std: float
         x = layers.BatchNormalization(synchronized=True, name=f"up{i}_bn", **bn_init)(x)
         x = layers.ReLU(name=f"up{i}_relu")(x)
     x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", name="to_image", **kernel_init)(x)
-    images = layers.Activation("tanh", dtype="float32", name="tanh")(x)
-    return keras.Model(latents, images, name="generator")
+    return layers.Activation("tanh", dtype="float32", name="tanh")(x)
 
 
-def build_dcgan_discriminator(image_shape, filters, batchnorm: bool, init_std: float = 0.02) -> keras.Model:
-    """Stride-2 convs with LeakyReLU(0.2); batch norm on all but the first (paper, section 3)."""
+def downsampling_stack(x, filters, batchnorm: bool, init_std: float = 0.02):
+    """Stride-2 convs with LeakyReLU(0.2); batch norm on all but the first (paper, section 3).
+    Returns the flattened features."""
     kernel_init, bn_init = initializers(init_std)
-    images = keras.Input(tuple(image_shape), name="image")
-    x = images
     for i, f in enumerate(filters):
         x = layers.Conv2D(f, 4, strides=2, padding="same", use_bias=not (batchnorm and i), name=f"down{i}", **kernel_init)(x)
         if batchnorm and i:
             x = layers.BatchNormalization(synchronized=True, name=f"down{i}_bn", **bn_init)(x)
         x = layers.LeakyReLU(0.2, name=f"down{i}_lrelu")(x)
-    x = layers.Flatten(name="flatten")(x)
-    logits = layers.Dense(1, dtype="float32", name="logit", **kernel_init)(x)
+    return layers.Flatten(name="flatten")(x)
+
+
+def build_dcgan_generator(latent_dim: int, image_shape, filters, init_std: float = 0.02) -> keras.Model:
+    latents = keras.Input((latent_dim,), name="latent")
+    return keras.Model(latents, upsampling_stack(latents, image_shape, filters, init_std), name="generator")
+
+
+def build_dcgan_discriminator(image_shape, filters, batchnorm: bool, init_std: float = 0.02) -> keras.Model:
+    images = keras.Input(tuple(image_shape), name="image")
+    features = downsampling_stack(images, filters, batchnorm, init_std)
+    logits = layers.Dense(1, dtype="float32", name="logit", **initializers(init_std)[0])(features)
     return keras.Model(images, logits, name="discriminator")
 
 

@@ -85,12 +85,13 @@ class TrainingLogger(keras.callbacks.Callback):
     """TensorBoard scalars every `every_steps`, a fixed-latent sample grid every epoch, and
     one JSON line per epoch in history.jsonl."""
 
-    def __init__(self, log_dir: Path, history_file: Path, every_steps: int, sample_latents, header: dict):
+    def __init__(self, log_dir: Path, history_file: Path, every_steps: int, sample_count: int, seed: int, header: dict):
         super().__init__()
         self.writer = tf.summary.create_file_writer(str(log_dir))
         self.history_file = history_file
         self.every_steps = every_steps
-        self.sample_latents = sample_latents
+        self.sample_count = sample_count
+        self.seed = seed
         self.header = header
         self.last_logged = -1
 
@@ -108,8 +109,8 @@ class TrainingLogger(keras.callbacks.Callback):
                     tf.summary.scalar(f"train/{name}", float(np.mean(value)), step=step)
 
     def sample_grid(self) -> np.ndarray:
-        images = self.model.generate(self.sample_latents)
-        return make_grid(to_uint8(images))
+        images, columns = self.model.preview(self.sample_count, self.seed)
+        return make_grid(to_uint8(images), columns)
 
     def on_epoch_end(self, epoch, logs=None):
         step = model_step(self.model)

@@ -16,9 +16,9 @@ import keras
 import tensorflow as tf
 
 from ganzoo.data import load_images, training_dataset
-from ganzoo.errors import ModelNotFound, RecipeError, TrainingDiverged
+from ganzoo.errors import DataError, ModelNotFound, RecipeError, TrainingDiverged
 from ganzoo.images import atomic_write_bytes, write_images
-from ganzoo.models.base import GAN, latents_for_seed
+from ganzoo.models.base import GAN
 from ganzoo.recipes import Recipe, load_recipe, recipe_to_toml
 from ganzoo.registry import create_model
 from ganzoo.training import runs
@@ -97,7 +97,12 @@ def _run(recipe: Recipe, run_dir: Path, extra_callbacks: Iterable, verbose) -> P
             download=recipe.data.download,
             max_examples=recipe.data.max_examples,
         )
-        dataset = training_dataset(data.images, recipe.train.batch_size, recipe.train.seed, start_step=step)
+        if model.num_classes and data.labels is None:
+            raise DataError(f"{recipe.model.name} is conditional but {data.description} has no labels")
+        if model.num_classes and data.num_classes > model.num_classes:
+            raise DataError(f"{data.description} has {data.num_classes} classes; the model was built for {model.num_classes}")
+        labels = data.labels if model.num_classes else None
+        dataset = training_dataset(data.images, recipe.train.batch_size, recipe.train.seed, start_step=step, labels=labels)
         guard = NanGuard()
         header = {
             "recipe": recipe.name,
@@ -117,7 +122,8 @@ def _run(recipe: Recipe, run_dir: Path, extra_callbacks: Iterable, verbose) -> P
                 run_dir / runs.LOG_DIR,
                 run_dir / runs.HISTORY_FILE,
                 recipe.logging.log_every_steps,
-                latents_for_seed(recipe.logging.sample_grid, model.latent_dim, recipe.train.seed).numpy(),
+                recipe.logging.sample_grid,
+                recipe.train.seed,
                 header,
             ),
             *extra_callbacks,
