@@ -67,9 +67,10 @@ def train(recipe, assignments, max_steps, out, resume_dir) -> None:
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--num", default=64, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--label", type=int, help="Conditional models: the class of every sample (default: classes in turn).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="A .png grid or a .npz of uint8 images.")
 @one_line_errors
-def sample(source, num, seed, out) -> None:
+def sample(source, num, seed, label, out) -> None:
     """Generate images from SOURCE (a run directory or a .keras file)."""
     from ganzoo.errors import GanzooError
     from ganzoo.images import write_images
@@ -78,7 +79,26 @@ def sample(source, num, seed, out) -> None:
     if out.suffix not in (".png", ".npz"):
         raise GanzooError(f"--out must end in .png or .npz, got {out.name}")
     model = load_trained_model(source)
-    click.echo(f"wrote {write_images(out, model.generate(num, seed=seed))}")
+    try:
+        images = model.generate(num, seed=seed, labels=label)
+    except ValueError as error:
+        raise GanzooError(f"--label: {error}") from None
+    click.echo(f"wrote {write_images(out, images)}")
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--per-class", required=True, type=int, help="Images of every class.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Directory for synthetic.npz.")
+@one_line_errors
+def synthesize(source, per_class, seed, out) -> None:
+    """Write a labelled synthetic dataset from a conditional model (SOURCE: run dir or .keras)."""
+    from ganzoo.data.synthetic import write_synthetic_dataset
+    from ganzoo.training import load_trained_model
+
+    path = write_synthetic_dataset(load_trained_model(source), per_class, out, seed)
+    click.echo(f"wrote {path} (uint8 'images' and int32 'labels'; read it with tf.data or data.source = \"npz:{path}\")")
 
 
 @main.command()
@@ -142,6 +162,25 @@ def bench_export_command(source, model_name, preset, batch, repeats, threads) ->
         model, what = ganzoo.create_model(model_name, preset), f"{model_name}/{preset} (random weights)"
     click.echo(f"{what}: batch {batch}, {repeats} timed calls, LiteRT {threads} threads, {platform.processor() or platform.machine()}")
     click.echo(format_rows(bench_export(model, batch=batch, repeats=repeats, threads=threads)))
+
+
+@bench.command("augment")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--data", "data_source", default="tfds:mnist", show_default=True, help="The real labelled dataset.")
+@click.option("--fraction", default=0.01, show_default=True, type=click.FloatRange(0, 1, min_open=True))
+@click.option("--per-class", default=500, show_default=True, type=click.IntRange(min=1), help="Synthetic images per class.")
+@click.option("--epochs", default=20, show_default=True, type=click.IntRange(min=1), help="Epochs over the real fraction.")
+@one_line_errors
+def bench_augment_command(source, data_source, fraction, per_class, epochs) -> None:
+    """Classifier test accuracy on a small real fraction, without and with synthetic images."""
+    from ganzoo.bench.augment import bench_augment
+    from ganzoo.training import load_trained_model
+
+    rows = bench_augment(load_trained_model(source), data_source, None, fraction, per_class, epochs)
+    click.echo(f"{'training data':40s} {'test accuracy':>14s}")
+    for row in rows:
+        click.echo(f"{row['training data']:40s} {row['test accuracy']:14.4f}")
+    click.echo(f"synthetic data changes test accuracy by {rows[1]['test accuracy'] - rows[0]['test accuracy']:+.4f}")
 
 
 if __name__ == "__main__":

@@ -187,3 +187,12 @@ def test_ema_generator_tracks_the_generator(name, tmp_path):
     assert "ema_generator" in model.checkpoint_objects()
     with pytest.raises(ValueError, match="ema_decay must be in"):
         ganzoo.create_model(name, "tiny", ema_decay=1.0)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_an_uncompiled_model_saves_and_reloads(name, tmp_path):
+    model = ganzoo.create_model(name, "tiny")
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert not loaded.compiled
+    np.testing.assert_array_equal(loaded.generate(2, seed=1), model.generate(2, seed=1))

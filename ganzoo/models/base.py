@@ -140,6 +140,8 @@ class GAN(keras.Model):
         self.d_optimizer.build(self.discriminator.trainable_variables)
 
     def get_compile_config(self) -> dict[str, Any]:
+        if not self.compiled:
+            return {}  # an uncompiled model saves and reloads uncompiled
         return {
             "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
             "d_optimizer": keras.optimizers.serialize(self.d_optimizer),

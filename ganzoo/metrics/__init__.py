@@ -1,0 +1,1 @@
+"""Evaluation helpers (a small classifier for MNIST-like data so far)."""
