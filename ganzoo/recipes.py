@@ -69,6 +69,7 @@ class TrainSection:
     gp_weight: float = 10.0
     jit_compile: bool = True
     steps_per_execution: int = 1
+    strategy: str = "auto"  # auto | default | mirrored | multi_worker | tpu
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,10 @@ def validate(recipe: Recipe) -> Recipe:
     for key in ("steps", "batch_size", "steps_per_epoch", "d_steps", "steps_per_execution"):
         if getattr(recipe.train, key) < 1:
             raise RecipeError(f"train.{key} must be at least 1")
+    from ganzoo.training.strategy import STRATEGIES
+
+    if recipe.train.strategy not in STRATEGIES:
+        raise RecipeError(f"train.strategy: unknown strategy {recipe.train.strategy!r}; known: {', '.join(STRATEGIES)}")
     if recipe.train.steps_per_epoch % recipe.train.steps_per_execution:
         raise RecipeError("train.steps_per_epoch must be a multiple of train.steps_per_execution")
     for key in ("log_every_steps", "sample_grid"):

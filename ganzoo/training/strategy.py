@@ -1,0 +1,61 @@
+"""Choosing the tf.distribute strategy a recipe trains under.
+
+`auto` picks TPUStrategy when a TPU is configured, MultiWorkerMirroredStrategy when TF_CONFIG
+names several workers, MirroredStrategy when more than one GPU is visible, and the default
+strategy otherwise. `mirrored` uses every GPU, or every logical CPU when there is no GPU (which
+is how the tests run two replicas on one CPU).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import tensorflow as tf
+
+from ganzoo.errors import RecipeError
+
+STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
+
+
+def tf_config_workers() -> int:
+    try:
+        cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
+    except json.JSONDecodeError:
+        raise RecipeError("TF_CONFIG is not valid JSON") from None
+    return len(cluster.get("worker", [])) + len(cluster.get("chief", []))
+
+
+def tpu_configured() -> bool:
+    # Only ask the resolver where a TPU is announced: on other machines it may probe the network.
+    return bool(os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR") or os.path.exists("/dev/accel0"))
+
+
+def resolve_strategy_name(name: str) -> str:
+    if name not in STRATEGIES:
+        raise RecipeError(f"train.strategy: unknown strategy {name!r}; known: {', '.join(STRATEGIES)}")
+    if name != "auto":
+        return name
+    if tpu_configured():
+        return "tpu"
+    if tf_config_workers() > 1:
+        return "multi_worker"
+    if len(tf.config.list_logical_devices("GPU")) > 1:
+        return "mirrored"
+    return "default"
+
+
+def select_strategy(name: str = "auto") -> tf.distribute.Strategy:
+    name = resolve_strategy_name(name)
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+        return tf.distribute.MirroredStrategy(devices=devices)
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
