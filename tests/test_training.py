@@ -54,8 +54,10 @@ def test_train_writes_a_complete_run_and_never_overwrites(tiny_recipe, tmp_path)
     assert int(model.g_optimizer.iterations) == 10 and model.generate(2, seed=0).shape == (2, 16, 16, 1)
 
 
-def test_resume_continues_to_the_planned_step_with_identical_weights(tiny_recipe, tmp_path):
+@pytest.mark.parametrize("model", ["dcgan", "vanilla"])  # vanilla: Dropout draws its own randomness
+def test_resume_continues_to_the_planned_step_with_identical_weights(tiny_recipe, tmp_path, model):
     recipe = load_recipe(tiny_recipe(steps=12, steps_per_epoch=4))
+    recipe = recipe.replace("model", name=model)
     straight = train(recipe, out=tmp_path / "a", verbose=0)
     interrupted = train(recipe, out=tmp_path / "b", max_steps=8, verbose=0)
     # Pretend the run had planned 12 steps and was stopped after the checkpoint at step 8.

@@ -161,9 +161,21 @@ class GAN(keras.Model):
         """What the generator optimizer updates (subclasses with extra G parts extend it)."""
         return self.generator.trainable_variables
 
+    def seed_generator_states(self) -> dict[str, Any]:
+        """The state variables of layers that draw their own randomness (Dropout): no Keras
+        save format keeps them, so checkpoints hold them explicitly."""
+        states = {}
+        for network in (self.generator, self.discriminator):
+            for layer in network.layers:
+                seed_generator = getattr(layer, "seed_generator", None)
+                if seed_generator is not None:
+                    states[f"{network.name}.{layer.name}"] = seed_generator.state
+        return states
+
     def checkpoint_objects(self) -> dict[str, Any]:
         """Everything a training checkpoint must hold to resume exactly. The RNG state is
-        (noise_seed, optimizer step): the seed lives in the recipe, the step in g_optimizer."""
+        (noise_seed, optimizer step) for the noise, whose seed lives in the recipe and whose step
+        in g_optimizer, plus the seed-generator states of layers such as Dropout."""
         objects = {
             "generator": self.generator,
             "discriminator": self.discriminator,
@@ -172,6 +184,8 @@ class GAN(keras.Model):
         }
         if self.ema_generator is not None:
             objects["ema_generator"] = self.ema_generator
+        if self.seed_generator_states():
+            objects["rng_states"] = self.seed_generator_states()
         return objects
 
     @property
