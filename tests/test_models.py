@@ -153,6 +153,8 @@ def test_compile_rejects_unknown_loss_and_shared_optimizer():
     model = ganzoo.create_model("dcgan", "tiny")
     with pytest.raises(ValueError, match="unknown loss"):
         model.compile(loss="nope")
+    with pytest.raises(ValueError, match="d_steps must be between 1 and 32"):
+        model.compile(d_steps=33)
     shared = keras.optimizers.Adam()
     with pytest.raises(ValueError, match="two different optimizer"):
         model.compile(g_optimizer=shared, d_optimizer=shared)

@@ -132,6 +132,9 @@ class GAN(keras.Model):
         if self.g_optimizer is self.d_optimizer:
             raise ValueError("g_optimizer and d_optimizer must be two different optimizer objects")
         self.adversarial = losses.get_adversarial_loss(loss)
+        if not 1 <= int(d_steps) <= PENALTY_STREAM:
+            # Each critic update draws from its own noise streams; more would reuse them.
+            raise ValueError(f"d_steps must be between 1 and {PENALTY_STREAM}, got {d_steps}")
         self.d_steps = int(d_steps)
         self.gp_weight = float(gp_weight)
         self.noise_seed = int(noise_seed)
@@ -184,8 +187,9 @@ class GAN(keras.Model):
         }
         if self.ema_generator is not None:
             objects["ema_generator"] = self.ema_generator
-        if self.seed_generator_states():
-            objects["rng_states"] = self.seed_generator_states()
+        rng_states = self.seed_generator_states()
+        if rng_states:
+            objects["rng_states"] = rng_states
         return objects
 
     @property
