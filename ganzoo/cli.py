@@ -46,20 +46,22 @@ def list_command() -> None:
 @click.option("--max-steps", type=int, help="Train at most this many steps (recorded in the run's recipe).")
 @click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False, path_type=Path), help="Where run directories go.")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False, path_type=Path), help="Continue this run directory from its last checkpoint.")
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Train in this directory instead of a new one under --out; if it holds a run of the same recipe, continue it (restart-safe; needed for multi-worker).")
 @one_line_errors
-def train(recipe, assignments, max_steps, out, resume_dir) -> None:
+def train(recipe, assignments, max_steps, out, resume_dir, run_dir) -> None:
     """Train RECIPE (a TOML file) in a new run directory runs/<NNNNN>-<recipe>/."""
     from ganzoo.recipes import load_recipe
     from ganzoo.training import resume, train as train_recipe
 
     if resume_dir is not None:
-        if recipe or assignments or max_steps:
-            raise click.UsageError("--resume takes no recipe, --set or --max-steps: the run's recipe is used")
+        if recipe or assignments or max_steps or run_dir:
+            raise click.UsageError("--resume takes no recipe, --set, --max-steps or --run-dir: the run's recipe is used")
         run_dir = resume(resume_dir)
     else:
         if recipe is None:
             raise click.UsageError("give a RECIPE file or --resume RUN_DIR")
-        run_dir = train_recipe(load_recipe(recipe, list(assignments)), out=out, max_steps=max_steps)
+        run_dir = train_recipe(load_recipe(recipe, list(assignments)), out=out, max_steps=max_steps, run_dir=run_dir)
     click.echo(f"run directory: {run_dir}")
 
 

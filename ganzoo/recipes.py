@@ -51,6 +51,23 @@ class OptimizerSection:
         except (TypeError, ValueError) as error:
             raise RecipeError(f"{key}: cannot build optimizer {self.name!r}: {error}") from None
 
+    def check(self, key: str) -> None:
+        """Fails like `build` would, without creating an optimizer: validation must not start the
+        TensorFlow runtime (a multi-worker strategy has to be created first)."""
+        import inspect
+
+        import keras
+
+        classes = {n.lower(): c for n, c in vars(keras.optimizers).items()
+                   if isinstance(c, type) and issubclass(c, keras.optimizers.Optimizer)}
+        optimizer_class = classes.get(self.name.lower())
+        if optimizer_class is None or optimizer_class is keras.optimizers.Optimizer:
+            raise RecipeError(f"{key}: unknown optimizer {self.name!r}")
+        try:
+            inspect.signature(optimizer_class).bind(learning_rate=self.learning_rate, **self.options)
+        except TypeError as error:
+            raise RecipeError(f"{key}: cannot build optimizer {self.name!r}: {error}") from None
+
 
 @dataclass(frozen=True)
 class OptimizersSection:
@@ -70,6 +87,10 @@ class TrainSection:
     jit_compile: bool = True
     steps_per_execution: int = 1
     strategy: str = "auto"  # auto | default | mirrored | multi_worker | tpu
+    mixed_precision: str = "float32"  # float32 | mixed_float16 (GPU) | mixed_bfloat16 (TPU, recent CPUs)
+
+
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
 @dataclass(frozen=True)
@@ -183,6 +204,8 @@ def validate(recipe: Recipe) -> Recipe:
 
     if recipe.train.strategy not in STRATEGIES:
         raise RecipeError(f"train.strategy: unknown strategy {recipe.train.strategy!r}; known: {', '.join(STRATEGIES)}")
+    if recipe.train.mixed_precision not in PRECISIONS:
+        raise RecipeError(f"train.mixed_precision: unknown policy {recipe.train.mixed_precision!r}; known: {', '.join(PRECISIONS)}")
     if recipe.train.steps_per_epoch % recipe.train.steps_per_execution:
         raise RecipeError("train.steps_per_epoch must be a multiple of train.steps_per_execution")
     for key in ("log_every_steps", "sample_grid"):
@@ -191,7 +214,7 @@ def validate(recipe: Recipe) -> Recipe:
     if recipe.checkpoint.every_epochs < 1 or recipe.checkpoint.keep < 1:
         raise RecipeError("checkpoint.every_epochs and checkpoint.keep must be at least 1")
     for role in ("generator", "discriminator"):
-        getattr(recipe.optimizer, role).build(f"optimizer.{role}")
+        getattr(recipe.optimizer, role).check(f"optimizer.{role}")
     return recipe
 
 

@@ -53,3 +53,27 @@ def test_auto_strategy_choice(monkeypatch):
     assert resolve_strategy_name("mirrored") == "mirrored"
     with pytest.raises(RecipeError, match="unknown strategy 'gpu'"):
         resolve_strategy_name("gpu")
+
+
+def test_multi_worker_needs_a_shared_run_dir_and_run_dirs_hold_one_recipe(tmp_path, monkeypatch):
+    from ganzoo.recipes import recipe_from_dict
+    from ganzoo.training import train
+    from ganzoo.training.trainer import open_run_dir
+
+    raw = {"model": {"name": "dcgan"}, "data": {"source": "tfds:mnist"}, "train": {"steps": 10, "strategy": "multi_worker"}}
+    recipe = recipe_from_dict(raw, name="mw")
+    two_workers = {"cluster": {"worker": ["127.0.0.1:20001", "127.0.0.1:20002"]}, "task": {"type": "worker", "index": 1}}
+    monkeypatch.setenv("TF_CONFIG", json.dumps(two_workers))
+    with pytest.raises(RecipeError, match="needs --run-dir"):
+        train(recipe, out=tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
+
+    run_dir = tmp_path / "run"
+    open_run_dir(run_dir, recipe)
+    open_run_dir(run_dir, recipe)  # the same recipe again: a restart continues the run
+    with pytest.raises(RecipeError, match="holds a run of another recipe"):
+        open_run_dir(run_dir, recipe.replace("train", steps=20))
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(RecipeError, match="not a ganzoo run directory"):
+        open_run_dir(tmp_path / "other", recipe)

@@ -42,6 +42,12 @@ def latents_for_seed(num: int, latent_dim: int, seed: int) -> tf.Tensor:
     return tf.random.stateless_normal([num, latent_dim], seed=seed_pair)
 
 
+def with_loss_scaling(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Optimizer:
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer
+    return keras.optimizers.LossScaleOptimizer(optimizer, name=f"loss_scaled_{optimizer.name}")
+
+
 class GAN(keras.Model):
     """Base class: subclasses set `self.generator`, `self.discriminator` and `self.latent_dim`
     in `__init__` (then call `self.finish_init()`), and list their presets."""
@@ -131,6 +137,10 @@ class GAN(keras.Model):
         self.d_optimizer = keras.optimizers.get(d_optimizer) if d_optimizer else default_optimizer()
         if self.g_optimizer is self.d_optimizer:
             raise ValueError("g_optimizer and d_optimizer must be two different optimizer objects")
+        if self.dtype_policy.name == "mixed_float16":
+            # float16 gradients underflow without loss scaling; both updates need their own scale.
+            self.g_optimizer = with_loss_scaling(self.g_optimizer)
+            self.d_optimizer = with_loss_scaling(self.d_optimizer)
         self.adversarial = losses.get_adversarial_loss(loss)
         if not 1 <= int(d_steps) <= PENALTY_STREAM:
             # Each critic update draws from its own noise streams; more would reuse them.
@@ -242,13 +252,17 @@ class GAN(keras.Model):
     def generate_fake(self, latents, labels=None, training=True, generator=None):
         generator = generator or self.generator
         if labels is None:
-            return generator(latents, training=training)
-        return generator([ops.convert_to_tensor(latents, "float32"), ops.convert_to_tensor(labels, "int32")], training=training)
+            images = generator(latents, training=training)
+        else:
+            images = generator([ops.convert_to_tensor(latents, "float32"), ops.convert_to_tensor(labels, "int32")], training=training)
+        return ops.cast(images, "float32")  # mixed precision computes in 16 bits; losses and mixing in 32
 
     def discriminate(self, images, labels=None, training=True):
         if labels is None:
-            return self.discriminator(images, training=training)
-        return self.discriminator([ops.convert_to_tensor(images), ops.convert_to_tensor(labels, "int32")], training=training)
+            logits = self.discriminator(images, training=training)
+        else:
+            logits = self.discriminator([ops.convert_to_tensor(images), ops.convert_to_tensor(labels, "int32")], training=training)
+        return ops.cast(logits, "float32")
 
     def scale_loss(self, per_example, local_batch):
         return losses.global_batch_mean(per_example, self._global_batch(local_batch))
@@ -312,7 +326,20 @@ class GAN(keras.Model):
         self.generator_update(g_tape, g_per_example, g_loss)
         if self.ema_generator is not None:
             self.update_ema()
-        return {m.name: m.result() for m in self.metrics}
+        return self.training_logs()
+
+    def training_logs(self) -> dict[str, Any]:
+        logs = {m.name: m.result() for m in self.metrics}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras 3.15 MEAN-reduces logs over workers along axis 0, which fails for scalars.
+            logs = {name: ops.reshape(value, [1]) for name, value in logs.items()}
+        return logs
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Everything is built in __init__/compile. Keras 3.15 would still reduce a data batch
+        # here, which fails for per-replica tuples under MultiWorkerMirroredStrategy.
+        if not all(layer.built for layer in self._flatten_layers()):
+            super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     # ------------------------------------------------------------- inference
     def sample_latents(self, num: int, seed: int | None = None) -> np.ndarray:

@@ -7,6 +7,7 @@ history continue where they left off after a resume.
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 from pathlib import Path
@@ -17,6 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo.images import make_grid, to_uint8
+
+RUN_LOG = "run.log"
 
 
 def model_step(model) -> int:
@@ -96,9 +99,13 @@ class TrainingLogger(keras.callbacks.Callback):
         self.last_logged = -1
 
     def on_train_begin(self, logs=None):
+        text = "\n".join(f"- {k}: {v}" for k, v in self.header.items())
         with self.writer.as_default():
-            text = "\n".join(f"- {k}: {v}" for k, v in self.header.items())
             tf.summary.text("run", text, step=model_step(self.model))
+        # run.log: one block per start (a resumed run adds one), next to history.jsonl.
+        started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        with open(self.history_file.with_name(RUN_LOG), "a") as run_log:
+            run_log.write(f"started {started}\n{text}\n")
 
     def on_train_batch_end(self, batch, logs=None):
         step = model_step(self.model)

@@ -18,12 +18,29 @@ from ganzoo.errors import RecipeError
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
 
 
-def tf_config_workers() -> int:
+def tf_config() -> dict:
     try:
-        cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
+        config = json.loads(os.environ.get("TF_CONFIG", "{}"))
     except json.JSONDecodeError:
         raise RecipeError("TF_CONFIG is not valid JSON") from None
+    if not isinstance(config, dict):
+        raise RecipeError("TF_CONFIG must be a JSON object with 'cluster' and 'task'")
+    return config
+
+
+def tf_config_workers() -> int:
+    cluster = tf_config().get("cluster", {})
     return len(cluster.get("worker", [])) + len(cluster.get("chief", []))
+
+
+def task_identity() -> tuple[bool, str]:
+    """(is this process the chief, its name) from TF_CONFIG: the `chief` task, or worker 0 when
+    the cluster has no chief, is the one that writes run directories. Without TF_CONFIG: the chief."""
+    config = tf_config()
+    task = config.get("task", {})
+    kind, index = task.get("type", "chief"), int(task.get("index", 0))
+    has_chief = bool(config.get("cluster", {}).get("chief"))
+    return kind == "chief" or (kind == "worker" and index == 0 and not has_chief), f"{kind}-{index}"
 
 
 def tpu_configured() -> bool:

@@ -6,9 +6,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import math
 import os
 import platform
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Iterable
 
@@ -22,8 +26,19 @@ from ganzoo.models.base import GAN
 from ganzoo.recipes import Recipe, load_recipe, recipe_to_toml
 from ganzoo.registry import create_model
 from ganzoo.training import runs
-from ganzoo.training.callbacks import CheckpointSaver, NanGuard, StopAtStep, TrainingLogger, model_step
-from ganzoo.training.strategy import select_strategy
+from ganzoo.training.callbacks import (
+    CheckpointSaver,
+    NanGuard,
+    StopAtStep,
+    TrainingLogger,
+    model_step,
+)
+from ganzoo.training.strategy import (
+    resolve_strategy_name,
+    select_strategy,
+    task_identity,
+    tf_config_workers,
+)
 
 
 def build_model(recipe: Recipe, strategy: tf.distribute.Strategy | None = None) -> GAN:
@@ -34,7 +49,7 @@ def build_model(recipe: Recipe, strategy: tf.distribute.Strategy | None = None) 
         # Both fail inside a multi-replica step with Keras 3.15 (../shared/notes/keras-gan-facts.md).
         print(f"ganzoo: {strategy.num_replicas_in_sync} replicas: training with jit_compile=False, steps_per_execution=1")
         jit_compile, steps_per_execution = False, 1
-    with strategy.scope():
+    with strategy.scope(), dtype_policy(recipe.train.mixed_precision):
         model = create_model(recipe.model.name, recipe.model.preset, **recipe.model.overrides)
         model.compile(
             g_optimizer=recipe.optimizer.generator.build("optimizer.generator"),
@@ -47,6 +62,18 @@ def build_model(recipe: Recipe, strategy: tf.distribute.Strategy | None = None) 
             steps_per_execution=steps_per_execution,
         )
     return model
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str):
+    """Layers created inside compute in `name` (e.g. mixed_float16: float16 math, float32
+    variables); the global policy is restored afterwards."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def checkpoint_manager(model: GAN, run_dir: Path, keep: int = 3) -> tf.train.CheckpointManager:
@@ -68,15 +95,46 @@ def train(
     max_steps: int | None = None,
     callbacks: Iterable[keras.callbacks.Callback] = (),
     verbose: str | int = "auto",
+    run_dir: str | Path | None = None,
 ) -> Path:
-    """Trains a recipe in a new run directory under `out`; returns the run directory."""
+    """Trains a recipe in a new run directory under `out`; returns the run directory.
+
+    With `run_dir`, trains in that directory instead, and continues it when it already holds a
+    run of the same recipe: restarting the same command resumes (how a restarted multi-worker
+    job, or a preempted machine, picks up its work)."""
     if max_steps is not None:
         if max_steps < 1:
             raise RecipeError("--max-steps must be at least 1")
         recipe = recipe.replace("train", steps=max_steps)
-    run_dir = runs.new_run_dir(out, recipe.name)
-    atomic_write_bytes(run_dir / runs.RECIPE_FILE, recipe_to_toml(recipe).encode())
+    multi_worker = is_multi_worker(recipe)
+    if run_dir is None:
+        if multi_worker:
+            raise RecipeError("multi-worker training needs --run-dir DIR: the same directory, on a file system every worker sees")
+        run_dir = runs.new_run_dir(out, recipe.name)
+        atomic_write_bytes(run_dir / runs.RECIPE_FILE, recipe_to_toml(recipe).encode())
+    else:
+        run_dir = Path(run_dir)
+        if not multi_worker or task_identity()[0]:
+            open_run_dir(run_dir, recipe)
     return _run(recipe, run_dir, callbacks, verbose)
+
+
+def open_run_dir(run_dir: Path, recipe: Recipe) -> None:
+    """Creates `run_dir` for `recipe`, or accepts it when it already holds the same recipe."""
+    text = recipe_to_toml(recipe)
+    recipe_file = run_dir / runs.RECIPE_FILE
+    if recipe_file.is_file():
+        if recipe_file.read_text() != text:
+            raise RecipeError(f"{run_dir} holds a run of another recipe (see its {runs.RECIPE_FILE}); choose a new --run-dir")
+        return
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise RecipeError(f"{run_dir} exists and is not a ganzoo run directory")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(recipe_file, text.encode())
+
+
+def is_multi_worker(recipe: Recipe) -> bool:
+    return resolve_strategy_name(recipe.train.strategy) == "multi_worker" and tf_config_workers() > 1
 
 
 def resume(run_dir: str | Path, callbacks: Iterable[keras.callbacks.Callback] = (), verbose: str | int = "auto") -> Path:
@@ -88,10 +146,34 @@ def resume(run_dir: str | Path, callbacks: Iterable[keras.callbacks.Callback] = 
 
 
 def _run(recipe: Recipe, run_dir: Path, extra_callbacks: Iterable, verbose) -> Path:
+    # Only the chief writes the run directory. Other workers take part in every checkpoint and
+    # model save (their variables join collective reads) but write to a scratch directory that
+    # is removed at the end; on restart, every worker restores the chief's latest checkpoint.
+    is_chief, task = task_identity() if is_multi_worker(recipe) else (True, "chief-0")
     strategy = select_strategy(recipe.train.strategy)  # first: multi-worker collectives need it
+    write_dir = run_dir if is_chief else worker_scratch_dir(run_dir, task)
+    try:
+        return _train_in_strategy(recipe, strategy, run_dir, write_dir, task, extra_callbacks, verbose)
+    finally:
+        if not is_chief:
+            shutil.rmtree(write_dir, ignore_errors=True)
+
+
+def worker_scratch_dir(run_dir: Path, task: str) -> Path:
+    """A fresh temporary directory named after (run, task), so that a restarted worker also
+    removes what a killed one left behind."""
+    digest = hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:12]
+    scratch = Path(tempfile.gettempdir()) / f"ganzoo-{digest}-{task}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    return scratch
+
+
+def _train_in_strategy(recipe, strategy, run_dir: Path, write_dir: Path, task: str, extra_callbacks, verbose) -> Path:
+    is_chief = write_dir == run_dir
     keras.utils.set_random_seed(recipe.train.seed)
     model = build_model(recipe, strategy)
-    manager = checkpoint_manager(model, run_dir, recipe.checkpoint.keep)
+    manager = checkpoint_manager(model, write_dir, recipe.checkpoint.keep if is_chief else 1)
     step = restore_latest(model, run_dir)
     total = recipe.train.steps
     if step < total:
@@ -109,31 +191,37 @@ def _run(recipe: Recipe, run_dir: Path, extra_callbacks: Iterable, verbose) -> P
             raise DataError(f"{data.description} has {data.num_classes} classes; the model was built for {model.num_classes}")
         labels = data.labels if model.num_classes else None
         dataset = training_dataset(data.images, recipe.train.batch_size, recipe.train.seed, start_step=step, labels=labels)
+        options = tf.data.Options()
+        # Each worker builds the same stream; DATA sharding splits every global batch between
+        # them (the default, FILE, cannot shard an in-memory source and would duplicate batches).
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        dataset = dataset.with_options(options)
         guard = NanGuard()
         header = {
             "recipe": recipe.name,
             "model": f"{recipe.model.name} ({recipe.model.preset})",
             "data": data.description,
-            "strategy": type(strategy).__name__,
+            "strategy": f"{resolve_strategy_name(recipe.train.strategy)} ({type(strategy).__name__})",
             "replicas": strategy.num_replicas_in_sync,
             "global batch": recipe.train.batch_size,
+            "per-replica batch": recipe.train.batch_size // strategy.num_replicas_in_sync,
+            "mixed precision": recipe.train.mixed_precision,
             "resumed at step": step,
-            "host": platform.node(),
+            "host": f"{platform.node()} ({task})",
         }
-        callbacks = [
-            guard,
-            StopAtStep(total),
-            CheckpointSaver(manager, recipe.checkpoint.every_epochs, guard),
-            TrainingLogger(
-                run_dir / runs.LOG_DIR,
-                run_dir / runs.HISTORY_FILE,
-                recipe.logging.log_every_steps,
-                recipe.logging.sample_grid,
-                recipe.train.seed,
-                header,
-            ),
-            *extra_callbacks,
-        ]
+        callbacks = [guard, StopAtStep(total), CheckpointSaver(manager, recipe.checkpoint.every_epochs, guard)]
+        if is_chief:
+            callbacks.append(
+                TrainingLogger(
+                    run_dir / runs.LOG_DIR,
+                    run_dir / runs.HISTORY_FILE,
+                    recipe.logging.log_every_steps,
+                    recipe.logging.sample_grid,
+                    recipe.train.seed,
+                    header,
+                )
+            )
+        callbacks.extend(extra_callbacks)
         steps_per_epoch = recipe.train.steps_per_epoch
         model.fit(
             dataset,
@@ -149,8 +237,9 @@ def _run(recipe: Recipe, run_dir: Path, extra_callbacks: Iterable, verbose) -> P
                 f"training stopped at step {guard.bad_step}: non-finite loss ({values}); "
                 f"the last good checkpoint is {manager.latest_checkpoint or 'none (no checkpoint was written)'}"
             )
-    save_model(model, run_dir / runs.MODEL_FILE)
-    write_images(run_dir / runs.SAMPLES_FILE, model.generate(64, seed=recipe.train.seed))
+    save_model(model, write_dir / runs.MODEL_FILE)
+    if is_chief:
+        write_images(run_dir / runs.SAMPLES_FILE, model.generate(64, seed=recipe.train.seed))
     return run_dir
 
 
