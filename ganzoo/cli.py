@@ -166,6 +166,48 @@ def bench_export_command(source, model_name, preset, batch, repeats, threads) ->
     click.echo(format_rows(bench_export(model, batch=batch, repeats=repeats, threads=threads)))
 
 
+@bench.command("train")
+@click.argument("model_name", metavar="MODEL")
+@click.option("--preset", default=None, help="Preset (default: mnist when the model has one, else tiny).")
+@click.option("--batch", default=64, show_default=True, type=click.IntRange(min=1))
+@click.option("--steps", default=60, show_default=True, type=click.IntRange(min=2), help="Timed steps per contender.")
+@click.option("--warmup", default=20, show_default=True, type=click.IntRange(min=1), help="Untimed steps first (tracing, XLA).")
+@click.option("--jit-compile/--no-jit-compile", default=None, help="Override ganzoo's default.")
+@click.option("--steps-per-execution", type=click.IntRange(min=1), help="Override ganzoo's default.")
+@one_line_errors
+def bench_train_command(model_name, preset, batch, steps, warmup, jit_compile, steps_per_execution) -> None:
+    """Training images/sec of MODEL (and, for dcgan, of a keras-io-style reference) in one process."""
+    import ganzoo
+    from ganzoo.bench.train import bench_train, format_bench_train
+    from ganzoo.errors import GanzooError
+
+    if model_name not in ganzoo.list_models():
+        raise GanzooError(f"unknown model {model_name!r}; models: {', '.join(ganzoo.list_models())}")
+    presets = ganzoo.list_presets(model_name)
+    preset = preset or ("mnist" if "mnist" in presets else "tiny")
+    window = max(1, steps // 6)
+    result = bench_train(model_name, preset, batch, warmup=warmup, window=window, windows=steps // window,
+                         jit_compile=jit_compile, steps_per_execution=steps_per_execution)
+    click.echo(format_bench_train(result))
+
+
+@bench.command("serve")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--threads", default=2, show_default=True, type=click.IntRange(min=1), help="LiteRT threads (XNNPACK).")
+@click.option("--repeats", default=100, show_default=True, type=click.IntRange(min=3), help="Timed batch-1 calls per format.")
+@click.option("--batch", default=64, show_default=True, type=click.IntRange(min=1), help="Batch of the throughput figure.")
+@one_line_errors
+def bench_serve_command(source, threads, repeats, batch) -> None:
+    """Latency, throughput and size of an export (SOURCE: version dir) or of a run's model exported in every mode."""
+    import platform
+
+    from ganzoo.bench.serve import bench_serve, format_serve
+
+    what, rows = bench_serve(source, threads=threads, repeats=repeats, throughput_batch=batch)
+    click.echo(f"{what}: LiteRT {threads} threads, {repeats} batch-1 calls, {platform.machine()} {os.cpu_count()} cores")
+    click.echo(format_serve(rows, batch))
+
+
 @bench.command("augment")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--data", "data_source", default="tfds:mnist", show_default=True, help="The real labelled dataset.")

@@ -1,0 +1,145 @@
+"""`ganzoo bench train`: training images/sec of a zoo model with the settings its recipes use,
+and, for DCGAN, of the keras-io-style reference (`reference_dcgan.py`), in one process.
+
+Each contender trains `warmup` steps (tracing and XLA compilation, reported as compile time), then
+`windows` timed windows of `window` steps; the figure is the median window. The contenders take
+turns (two rounds each) because this kind of machine drifts in speed over minutes.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+
+
+@dataclass
+class Contender:
+    name: str
+    model: keras.Model
+    dataset: object
+    settings: str
+    compile_s: float | None = None
+    window_images_per_s: list[float] = field(default_factory=list)
+
+
+class WindowTimer(keras.callbacks.Callback):
+    """Wall time at the end of every step (or every execution of steps_per_execution steps)."""
+
+    def __init__(self):
+        super().__init__()
+        self.marks: list[tuple[int, float]] = []
+
+    def on_train_begin(self, logs=None):
+        self.marks = [(0, time.perf_counter())]
+
+    def on_train_batch_end(self, batch, logs=None):
+        for value in (logs or {}).values():  # waits for the step's results
+            np.asarray(value)
+            break
+        self.marks.append((batch + 1, time.perf_counter()))
+
+
+def run_steps(contender: Contender, steps: int) -> WindowTimer:
+    timer = WindowTimer()
+    contender.model.fit(contender.dataset, epochs=1, steps_per_epoch=steps, callbacks=[timer], verbose=0)
+    return timer
+
+
+def window_rates(marks: list[tuple[int, float]], start_step: int, window: int, batch: int) -> list[float]:
+    """images/sec over consecutive windows of `window` steps from `start_step` on."""
+    rates, begin = [], None
+    for step, t in marks:
+        if step < start_step:
+            continue
+        if begin is None:
+            begin = (step, t)
+        elif step - begin[0] >= window:
+            rates.append((step - begin[0]) * batch / (t - begin[1]))
+            begin = (step, t)
+    return rates
+
+
+def measure(contenders: list[Contender], batch: int, warmup: int, window: int, windows: int, rounds: int = 2) -> None:
+    for contender in contenders:
+        timer = run_steps(contender, warmup)
+        contender.compile_s = timer.marks[1][1] - timer.marks[0][1]  # first execution: trace + compile + step
+    per_round = max(1, windows // rounds)
+    for _ in range(rounds):
+        for contender in contenders:
+            timer = run_steps(contender, per_round * window)
+            contender.window_images_per_s += window_rates(timer.marks, 0, window, batch)
+
+
+def peak_memory_mib() -> float:
+    """Peak resident memory of this process (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_data(image_shape, count: int = 4096) -> tuple[np.ndarray, str]:
+    """MNIST-shaped presets train on real MNIST when tfds has it; others on uniform noise images
+    (throughput does not depend on the pixels)."""
+    if tuple(image_shape) == (28, 28, 1):
+        from ganzoo.data import load_images
+        from ganzoo.errors import GanzooError
+
+        try:
+            data = load_images("tfds:mnist", image_shape, download=False, max_examples=count)
+            return data.images, data.description
+        except GanzooError:
+            pass  # no prepared MNIST here: noise images time the same
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (count, *image_shape), dtype=np.uint8), f"{count} uniform-noise images"
+
+
+def bench_train(model_name: str, preset: str, batch: int, warmup: int = 20, window: int = 10, windows: int = 6,
+                jit_compile: bool | None = None, steps_per_execution: int | None = None) -> dict:
+    """Rows {name, settings, compile_s, images_per_s, vs_reference} plus the process's peak memory."""
+    from ganzoo.bench.reference_dcgan import build_reference, reference_dataset
+    from ganzoo.data import training_dataset
+    from ganzoo.recipes import TrainSection, recipe_from_dict
+    from ganzoo.registry import preset_config
+    from ganzoo.training.trainer import build_model
+
+    defaults = TrainSection(steps=1)
+    jit = defaults.jit_compile if jit_compile is None else jit_compile
+    spe = defaults.steps_per_execution if steps_per_execution is None else steps_per_execution
+    if window % spe:
+        window = spe * max(1, round(window / spe))
+    recipe = recipe_from_dict({
+        "model": {"name": model_name, "preset": preset}, "data": {"source": "tfds:mnist"},
+        "train": {"steps": 1, "batch_size": batch, "jit_compile": jit, "steps_per_execution": spe},
+    }, name="bench")
+    keras.utils.set_random_seed(0)
+    model = build_model(recipe)
+    images, description = bench_data(model.image_shape)
+    labels = (np.arange(len(images)) % model.num_classes).astype(np.int32) if model.num_classes else None
+    contenders = [Contender("ganzoo", model, training_dataset(images, batch, seed=0, labels=labels),
+                            f"jit_compile={jit}, steps_per_execution={spe}")]
+    if model_name == "dcgan":
+        config = preset_config("dcgan", preset)
+        reference = build_reference(config["latent_dim"], config["image_shape"], config["g_filters"], config["d_filters"])
+        contenders.insert(0, Contender("keras-io reference", reference, reference_dataset(images, batch), "compile() defaults"))
+    measure(contenders, batch, warmup, window, windows)
+    base = statistics.median(contenders[0].window_images_per_s)
+    rows = []
+    for c in contenders:
+        rate = statistics.median(c.window_images_per_s)
+        rows.append({"name": c.name, "settings": c.settings, "compile_s": c.compile_s, "images_per_s": rate,
+                     "vs_first": rate / base})
+    return {"model": f"{model_name}/{preset}", "batch": batch, "data": description, "rows": rows,
+            "peak_memory_mib": peak_memory_mib(), "window": window, "windows": len(contenders[0].window_images_per_s)}
+
+
+def format_bench_train(result: dict) -> str:
+    lines = [f"{result['model']}, batch {result['batch']}, data: {result['data']}; median of "
+             f"{result['windows']} windows of {result['window']} steps after warm-up",
+             f"{'contender':20s} {'images/s':>9s} {'ratio':>6s} {'compile s':>10s}  settings"]
+    for r in result["rows"]:
+        lines.append(f"{r['name']:20s} {r['images_per_s']:9.1f} {r['vs_first']:5.2f}x {r['compile_s']:10.1f}  {r['settings']}")
+    lines.append(f"peak memory of the process: {result['peak_memory_mib']:.0f} MiB")
+    return "\n".join(lines)
