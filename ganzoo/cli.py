@@ -52,7 +52,8 @@ def list_command() -> None:
 def train(recipe, assignments, max_steps, out, resume_dir, run_dir) -> None:
     """Train RECIPE (a TOML file) in a new run directory runs/<NNNNN>-<recipe>/."""
     from ganzoo.recipes import load_recipe
-    from ganzoo.training import resume, train as train_recipe
+    from ganzoo.training import resume
+    from ganzoo.training import train as train_recipe
 
     if resume_dir is not None:
         if recipe or assignments or max_steps or run_dir:
@@ -133,6 +134,46 @@ def verify_export_command(version_dir, threads) -> None:
     failed = [f"{c.artifact} {c.signature}" for c in checks if not c.passed]
     if failed:
         raise GanzooError(f"{len(failed)} gate(s) failed: {', '.join(failed)}")
+
+
+@main.command()
+@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.option("--metrics", "metric_names", default="fid,kid,pr,coverage", show_default=True, help="Any of fid,kid,is,pr,coverage.")
+@click.option("--num", default=10000, show_default=True, type=click.IntRange(min=10), help="Generated images (and real ones).")
+@click.option("--extractor", help="inception or classifier:<source> (default: classifier for MNIST-like data, else inception).")
+@click.option("--split", default="test", show_default=True, help="Real split the samples are compared with.")
+@click.option("--data", "data_source", help="Real data source (default: the run's recipe).")
+@click.option("--inception-weights", type=click.Path(dir_okay=False), help="InceptionV3 ImageNet weights file (.h5).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@one_line_errors
+def evaluate(run, metric_names, num, extractor, split, data_source, inception_weights, seed) -> None:
+    """Measure RUN (a run directory or .keras file); appends to the run's metrics.jsonl."""
+    from ganzoo.metrics import evaluate as evaluate_run
+    from ganzoo.metrics import format_result, parse_metrics
+
+    result = evaluate_run(run, parse_metrics(metric_names), num=num, extractor=extractor, split=split, seed=seed,
+                          inception_weights=inception_weights, data_source=data_source)
+    click.echo(format_result(result))
+
+
+@main.group()
+def metrics() -> None:
+    """Feature extractors for the metrics."""
+
+
+@metrics.command("train-classifier")
+@click.argument("source")
+@click.option("--epochs", default=3, show_default=True, type=click.IntRange(min=1))
+@click.option("--max-examples", type=click.IntRange(min=100), help="Use only the first N images of each split.")
+@one_line_errors
+def train_classifier_command(source, epochs, max_examples) -> None:
+    """Train and cache the feature classifier for a labelled SOURCE (e.g. mnist or tfds:mnist)."""
+    from ganzoo.metrics import train_metric_classifier
+
+    source = source if ":" in source else f"tfds:{source}"
+    path, info = train_metric_classifier(source, epochs=epochs, max_examples=max_examples)
+    click.echo(f"{path}: test accuracy {info['test_accuracy']:.4f} ({info['train_examples']} training images, "
+               f"{info['epochs']} epochs, weights sha256 {info['weights_sha256']})")
 
 
 @main.group()

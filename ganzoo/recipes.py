@@ -63,10 +63,11 @@ class OptimizerSection:
         optimizer_class = classes.get(self.name.lower())
         if optimizer_class is None or optimizer_class is keras.optimizers.Optimizer:
             raise RecipeError(f"{key}: unknown optimizer {self.name!r}")
-        try:
-            inspect.signature(optimizer_class).bind(learning_rate=self.learning_rate, **self.options)
-        except TypeError as error:
-            raise RecipeError(f"{key}: cannot build optimizer {self.name!r}: {error}") from None
+        parameters = inspect.signature(optimizer_class).parameters
+        named = {n for n, p in parameters.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        unknown = sorted(set(self.options) - named)
+        if unknown:  # Keras optimizers take **kwargs but reject unknown names when built
+            raise RecipeError(f"{key}: cannot build optimizer {self.name!r}: unknown argument {unknown[0]!r}")
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,18 @@ class CheckpointSection:
 
 
 @dataclass(frozen=True)
+class EvaluationSection:
+    """Metrics during training (every_epochs = 0: off). Cheap settings: a few thousand samples."""
+
+    every_epochs: int = 0
+    metrics: str = "fid"  # comma-separated: fid, kid, is, pr, coverage
+    num: int = 2000
+    extractor: str = ""  # "" = classifier for MNIST-like data, else inception
+    split: str = "test"
+    keep_best: str = ""  # a result key such as "fid": the best checkpoint by it is kept in best/
+
+
+@dataclass(frozen=True)
 class Recipe:
     model: ModelSection
     data: DataSection
@@ -115,6 +128,7 @@ class Recipe:
     optimizer: OptimizersSection = field(default_factory=OptimizersSection)
     logging: LoggingSection = field(default_factory=LoggingSection)
     checkpoint: CheckpointSection = field(default_factory=CheckpointSection)
+    evaluation: EvaluationSection = field(default_factory=EvaluationSection)
 
     def replace(self, section: str, **changes: Any) -> "Recipe":
         return dataclasses.replace(self, **{section: dataclasses.replace(getattr(self, section), **changes)})
@@ -215,7 +229,22 @@ def validate(recipe: Recipe) -> Recipe:
         raise RecipeError("checkpoint.every_epochs and checkpoint.keep must be at least 1")
     for role in ("generator", "discriminator"):
         getattr(recipe.optimizer, role).check(f"optimizer.{role}")
+    validate_evaluation(recipe.evaluation)
     return recipe
+
+
+def validate_evaluation(section: EvaluationSection) -> None:
+    from ganzoo.metrics.evaluate import LOWER_IS_BETTER, HIGHER_IS_BETTER, parse_metrics
+
+    if section.every_epochs < 0 or section.num < 10:
+        raise RecipeError("evaluation.every_epochs must be >= 0 and evaluation.num >= 10")
+    try:
+        parse_metrics(section.metrics)
+    except GanzooError as error:
+        raise RecipeError(f"evaluation.metrics: {error}") from None
+    if section.keep_best and section.keep_best not in LOWER_IS_BETTER + HIGHER_IS_BETTER:
+        raise RecipeError(f"evaluation.keep_best: {section.keep_best!r} is not a result key; "
+                          f"use one of {', '.join(LOWER_IS_BETTER + HIGHER_IS_BETTER)}")
 
 
 def recipe_from_dict(raw: dict, name: str = "") -> Recipe:

@@ -60,6 +60,10 @@ def test_defaults_and_types():
         (minimal(data={"source": "folder:/does/not/exist"}), "data.source: /does/not/exist does not exist"),
         (minimal(data={"source": "mnist"}), "data.source: .*must be 'tfds:NAME'"),
         (minimal(optimizer={"generator": {"options": {"betaa": 0.5}}}), "optimizer.generator: cannot build optimizer"),
+        (minimal(optimizer={"generator": {"name": "adamm"}}), "optimizer.generator: unknown optimizer"),
+        (minimal(evaluation={"metrics": "fid,fdi"}), "evaluation.metrics: unknown metric"),
+        (minimal(evaluation={"keep_best": "loss"}), "evaluation.keep_best"),
+        (minimal(train={"mixed_precision": "float16"}), "train.mixed_precision: unknown policy"),
         (minimal(train={"steps_per_epoch": 10, "steps_per_execution": 3}), "multiple of train.steps_per_execution"),
     ],
 )

@@ -8,7 +8,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 from ganzoo.export.tflite import TFLITE_MODES
 
 

@@ -163,8 +163,11 @@ def load_images(
     download: bool = True,
     max_examples: int = 0,
 ) -> ImageData:
-    """Real images as uint8 [N, H, W, C] at `image_shape`, with labels where the source has them."""
+    """Real images as uint8 [N, H, W, C] at `image_shape` (None: as stored; tfds and npz
+    sources only), with labels where the source has them."""
     kind, target = parse_source(source)
+    if image_shape is None and kind == "folder":
+        raise DataError("an image folder needs an image shape to decode its images at")
     if kind == "tfds":
         images, labels = load_tfds(target, split, data_dir, download)
     elif kind == "npz":
@@ -176,5 +179,6 @@ def load_images(
     if max_examples:
         images = images[:max_examples]
         labels = None if labels is None else labels[:max_examples]
-    images = fit_to_shape(images, image_shape)
+    if image_shape is not None:
+        images = fit_to_shape(images, image_shape)
     return ImageData(images, labels, f"{source} ({split}, {len(images)} images)")

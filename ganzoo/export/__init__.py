@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from ganzoo.export.saved_model import export_saved_model
@@ -20,6 +21,9 @@ def export_model(source: str | Path, base: str | Path = "saved_models", name: st
     model = load_trained_model(source)
     name = name or model.registry_name
     version_dir = export_saved_model(model, base, name, modes)
+    card = Path(source) / "MODEL_CARD.md"
+    if card.is_file():  # beside the SavedModel; TF Serving ignores files it does not know
+        shutil.copyfile(card, version_dir / card.name)
     update_models_config(Path(base), name)
     return version_dir
 

@@ -18,8 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo.images import make_grid, to_uint8
-
-RUN_LOG = "run.log"
+from ganzoo.training.runs import RUN_LOG
 
 
 def model_step(model) -> int:
@@ -133,3 +132,39 @@ class TrainingLogger(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.writer.flush()
+
+
+class PeriodicEvaluation(keras.callbacks.Callback):
+    """Every N epochs: metrics on fresh samples (fixed seed), into TensorBoard (`metrics/*`) and
+    metrics.jsonl; with `keep_best`, the checkpoint with the best value so far is kept in best/
+    (best.json says which step and value, and survives a resume)."""
+
+    def __init__(self, session, metrics: list[str], every_epochs: int, run_dir: Path, log_dir: Path,
+                 keep_best: str = "", best_manager: tf.train.CheckpointManager | None = None, seed: int = 0):
+        super().__init__()
+        self.session, self.metrics, self.every_epochs = session, metrics, every_epochs
+        self.run_dir, self.keep_best, self.best_manager, self.seed = run_dir, keep_best, best_manager, seed
+        self.writer = tf.summary.create_file_writer(str(log_dir))
+        self.best_file = run_dir / "best" / "best.json"
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every_epochs or not finite(logs):
+            return
+        from ganzoo.metrics.evaluate import LOWER_IS_BETTER, append_result
+
+        result = self.session.measure(self.model, self.metrics, self.seed)
+        append_result(self.run_dir, result)
+        step = result["step"]
+        with self.writer.as_default():
+            for name, value in result["metrics"].items():
+                tf.summary.scalar(f"metrics/{name}", value, step=step)
+        self.writer.flush()
+        if self.keep_best and self.keep_best in result["metrics"]:
+            value = result["metrics"][self.keep_best]
+            best = json.loads(self.best_file.read_text()) if self.best_file.is_file() else None
+            lower = self.keep_best in LOWER_IS_BETTER
+            if best is None or (value < best["value"] if lower else value > best["value"]):
+                self.best_manager.save(checkpoint_number=step)
+                from ganzoo.images import atomic_write_bytes
+
+                atomic_write_bytes(self.best_file, json.dumps({"metric": self.keep_best, "value": value, "step": step}).encode())

@@ -12,6 +12,8 @@ CHECKPOINT_DIR = "checkpoints"
 LOG_DIR = "logs"
 HISTORY_FILE = "history.jsonl"
 SAMPLES_FILE = "samples.png"
+RUN_LOG = "run.log"  # one block per start: strategy, replicas, devices, host
+METRICS_FILE = "metrics.jsonl"  # one line per evaluation, with its protocol
 _RUN_NAME = re.compile(r"^(\d{5})-")
 
 

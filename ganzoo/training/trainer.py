@@ -29,10 +29,12 @@ from ganzoo.training import runs
 from ganzoo.training.callbacks import (
     CheckpointSaver,
     NanGuard,
+    PeriodicEvaluation,
     StopAtStep,
     TrainingLogger,
     model_step,
 )
+from ganzoo.training.model_card import write_model_card
 from ganzoo.training.strategy import (
     resolve_strategy_name,
     select_strategy,
@@ -208,6 +210,7 @@ def _train_in_strategy(recipe, strategy, run_dir: Path, write_dir: Path, task: s
             "mixed precision": recipe.train.mixed_precision,
             "resumed at step": step,
             "host": f"{platform.node()} ({task})",
+            "devices": describe_devices(),
         }
         callbacks = [guard, StopAtStep(total), CheckpointSaver(manager, recipe.checkpoint.every_epochs, guard)]
         if is_chief:
@@ -221,6 +224,8 @@ def _train_in_strategy(recipe, strategy, run_dir: Path, write_dir: Path, task: s
                     header,
                 )
             )
+            if recipe.evaluation.every_epochs:
+                callbacks.append(periodic_evaluation(recipe, model, run_dir))
         callbacks.extend(extra_callbacks)
         steps_per_epoch = recipe.train.steps_per_epoch
         model.fit(
@@ -240,7 +245,32 @@ def _train_in_strategy(recipe, strategy, run_dir: Path, write_dir: Path, task: s
     save_model(model, write_dir / runs.MODEL_FILE)
     if is_chief:
         write_images(run_dir / runs.SAMPLES_FILE, model.generate(64, seed=recipe.train.seed))
+        write_model_card(run_dir)
     return run_dir
+
+
+def periodic_evaluation(recipe: Recipe, model: GAN, run_dir: Path) -> PeriodicEvaluation:
+    """The recipe's [evaluation] callback; its real features are computed (or read) now, so a
+    missing extractor fails before training starts."""
+    from ganzoo.metrics.evaluate import MetricSession, parse_metrics
+
+    section = recipe.evaluation
+    session = MetricSession(recipe.data.source, model.image_shape, section.num, section.extractor or None, section.split,
+                            data_dir=recipe.data.data_dir or None)
+    best = None
+    if section.keep_best:
+        best = tf.train.CheckpointManager(tf.train.Checkpoint(**model.checkpoint_objects()), str(run_dir / "best"), max_to_keep=1)
+    return PeriodicEvaluation(session, parse_metrics(section.metrics), section.every_epochs, run_dir, run_dir / runs.LOG_DIR,
+                              section.keep_best, best, recipe.train.seed)
+
+
+def describe_devices() -> str:
+    """e.g. '1 x GPU (NVIDIA H100 80GB HBM3)' or '2-core CPU (x86_64)'."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        names = {tf.config.experimental.get_device_details(g).get("device_name", "GPU") for g in gpus}
+        return f"{len(gpus)} x GPU ({', '.join(sorted(names))})"
+    return f"{os.cpu_count()}-core CPU ({platform.machine()})"
 
 
 def save_model(model: GAN, path: Path) -> None:

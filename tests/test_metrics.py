@@ -1,0 +1,192 @@
+"""Metrics against their definitions and independent computations, and `ganzoo evaluate` end to end
+with the cached classifier features."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import ganzoo
+from ganzoo.cli import main
+from ganzoo.errors import GanzooError
+from ganzoo.metrics import stats
+from ganzoo.metrics.evaluate import evaluate, parse_metrics
+from ganzoo.metrics.extractors import get_extractor, train_metric_classifier
+
+
+def random_features(n=400, d=12, seed=0, shift=0.0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, d)) @ rng.standard_normal((d, d)) * 0.5 + shift
+
+
+def test_fid_of_a_set_against_itself_is_zero():
+    x = random_features()
+    assert abs(stats.fid(x, x)) < 1e-6
+
+
+def test_fid_matches_an_eigenvalue_computation():
+    a, b = random_features(seed=1), random_features(seed=2, shift=0.3)
+    mu1, mu2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    # Tr((S1 S2)^1/2) is the sum of the square roots of the eigenvalues of S1 S2 (all real, >= 0).
+    trace_sqrt = np.sqrt(np.clip(np.linalg.eigvals(s1 @ s2).real, 0, None)).sum()
+    expected = np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * trace_sqrt
+    assert stats.fid(a, b) == pytest.approx(expected, rel=1e-3)
+    assert stats.fid(a, b) > 0.5  # the shift is visible
+
+
+def test_kid_matches_an_explicit_unbiased_mmd():
+    a, b = random_features(60, 5, seed=3), random_features(60, 5, seed=4, shift=0.5)
+
+    def k(x, y):
+        return (x @ y / len(x) + 1) ** 3
+
+    m = len(a)
+    xx = sum(k(a[i], a[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    yy = sum(k(b[i], b[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    xy = sum(k(a[i], b[j]) for i in range(m) for j in range(m)) / (m * m)
+    mean, std = stats.kid(a, b, subsets=3, subset_size=m)  # whole sets: every subset is the same MMD
+    assert mean == pytest.approx(xx + yy - 2 * xy, rel=1e-3) and std < 1e-9
+    # Two samples of one distribution score near 0 (the estimator is unbiased, so it can be < 0).
+    big = random_features(400, 5, seed=3)
+    same_mean, _ = stats.kid(big[:200], big[200:], subsets=5, subset_size=100)
+    assert abs(same_mean) < 0.1 * stats.kid(big[:200], big[200:] + 0.5, subsets=5, subset_size=100)[0]
+
+
+def test_inception_score_of_one_hot_predictions_is_the_class_count():
+    for k in (1, 4, 10):
+        one_hot = np.tile(np.eye(k), (20, 1))
+        mean, std = stats.inception_score(one_hot, splits=4)
+        assert mean == pytest.approx(k, rel=1e-6) and std < 1e-6
+    uniform = np.full((100, 10), 0.1)
+    assert stats.inception_score(uniform)[0] == pytest.approx(1.0)
+
+
+def test_precision_recall_see_quality_and_mode_collapse():
+    real = random_features(300, 4, seed=5)
+    assert stats.precision_recall(real, real.copy()) == (1.0, 1.0)
+    far = real + 100.0
+    assert stats.precision_recall(real, far) == (0.0, 0.0)
+    collapsed = np.repeat(real[:10], 30, axis=0) + 1e-3 * random_features(300, 4, seed=6)  # 300 samples near 10 real points
+    precision, recall = stats.precision_recall(real, collapsed)
+    assert precision > 0.9 and recall < 0.2
+
+
+def test_class_coverage_counts_the_classes_found():
+    balanced = np.tile(np.eye(10), (10, 1))
+    assert stats.class_coverage(balanced) == (10, 10)
+    collapsed = np.zeros((100, 10))
+    collapsed[:, 3] = 1
+    collapsed[:2, 5] = 2  # 2% of the samples: under a quarter of the fair 10% share
+    assert stats.class_coverage(collapsed) == (1, 10)
+
+
+def test_metric_names_and_extractors_fail_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path))
+    assert parse_metrics("fid, kid,is,pr,coverage") == ["fid", "kid", "is", "pr", "coverage"]
+    with pytest.raises(GanzooError, match="unknown metric 'fdi'"):
+        parse_metrics("fid,fdi")
+    with pytest.raises(GanzooError, match="ganzoo metrics train-classifier tfds:mnist"):
+        get_extractor("classifier:tfds:mnist")
+    with pytest.raises(GanzooError, match="does not exist"):
+        get_extractor("inception", str(tmp_path / "missing.h5"))
+    with pytest.raises(GanzooError, match="unknown feature extractor"):
+        get_extractor("vgg")
+
+
+@pytest.fixture(scope="module")
+def metric_cache(tmp_path_factory, tfds_dir):
+    """A metric classifier trained once for this module (5000 MNIST images, 3 epochs)."""
+    cache = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GANZOO_CACHE", str(cache))
+        patch.setenv("TFDS_DATA_DIR", str(tfds_dir))
+        path, info = train_metric_classifier("tfds:mnist", epochs=3, max_examples=5000)
+        assert info["test_accuracy"] > 0.9 and path.is_file()
+    return cache
+
+
+@pytest.fixture
+def mnist_metric_classifier(metric_cache, tfds_dir, monkeypatch):
+    monkeypatch.setenv("GANZOO_CACHE", str(metric_cache))
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tfds_dir))
+    return metric_cache
+
+
+def test_evaluate_a_run_appends_results_with_their_protocol(mnist_metric_classifier, tiny_recipe, tmp_path):
+    from ganzoo.recipes import load_recipe
+    from ganzoo.training import train
+
+    run_dir = train(load_recipe(tiny_recipe()), out=tmp_path / "runs", max_steps=4, verbose=0)
+    result = evaluate(run_dir, ["fid", "kid", "is", "pr", "coverage"], num=300)
+    metrics = result["metrics"]
+    assert set(metrics) == {"fid", "kid", "kid_std", "is", "is_std", "precision", "recall", "coverage_classes", "coverage"}
+    assert metrics["fid"] > 0 and 1 <= metrics["is"] <= 10 and 0 <= metrics["precision"] <= 1
+    protocol = result["protocol"]
+    assert protocol["extractor"] == "classifier:tfds:mnist" and protocol["num_real"] == protocol["num_generated"] == 300
+    assert protocol["real"] == "tfds:mnist (test)" and "bilinear" in protocol["resize"] and len(protocol["weights_sha256"]) == 16
+    assert result["step"] == 4
+
+    cached = list((mnist_metric_classifier / "reference").glob("*-16x16x1-*-300.npz"))
+    assert len(cached) == 1
+    mtime = cached[0].stat().st_mtime_ns
+    again = CliRunner().invoke(main, ["evaluate", str(run_dir), "--metrics", "fid,coverage", "--num", "300"])
+    assert again.exit_code == 0, again.output
+    assert "fid" in again.output and "protocol: extractor=classifier:tfds:mnist" in again.output
+    assert cached[0].stat().st_mtime_ns == mtime  # the real statistics came from the cache
+    lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert len(lines) == 2 and lines[1]["metrics"]["fid"] == pytest.approx(metrics["fid"], rel=1e-4)
+
+
+def test_evaluate_tells_real_samples_from_noise(mnist_metric_classifier, tmp_path):
+    """The metrics rank a 'generator' that returns real test digits far above one that returns noise."""
+    from ganzoo.data import load_images
+    from ganzoo.metrics.evaluate import METRICS, reference_features
+
+    extractor = get_extractor("classifier:tfds:mnist")
+    real = reference_features(extractor, "tfds:mnist", "test", (28, 28, 1), 500)
+    digits = extractor(load_images("tfds:mnist", (28, 28, 1), split="train", download=False, max_examples=500).images)
+    noise = extractor(np.random.default_rng(0).integers(0, 256, (500, 28, 28, 1), dtype=np.uint8))
+    good = {k: v for name in METRICS for k, v in METRICS[name](real, digits).items()}
+    bad = {k: v for name in METRICS for k, v in METRICS[name](real, noise).items()}
+    assert good["fid"] < bad["fid"] / 10 and good["kid"] < bad["kid"] / 10
+    assert good["precision"] > 0.8 > bad["precision"] and good["coverage_classes"] == 10 > bad["coverage_classes"]
+    assert good["is"] > 5 > bad["is"]
+
+
+def test_evaluate_cli_one_line_errors(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path))
+    model_file = tmp_path / "m.keras"
+    ganzoo.create_model("dcgan", "tiny").save(model_file)
+    result = CliRunner().invoke(main, ["evaluate", str(model_file), "--metrics", "fid,fdi"])
+    assert result.exit_code == 1 and "unknown metric 'fdi'" in result.output
+    result = CliRunner().invoke(main, ["evaluate", str(model_file)])
+    assert result.exit_code == 1 and "--data SOURCE" in result.output
+    result = CliRunner().invoke(main, ["evaluate", str(model_file), "--data", "tfds:mnist", "--num", "20"])
+    assert result.exit_code == 1 and "train-classifier" in result.output
+
+
+def test_training_evaluates_keeps_the_best_checkpoint_and_writes_a_model_card(mnist_metric_classifier, tiny_recipe, tmp_path):
+    from ganzoo.export import export_model
+    from ganzoo.recipes import load_recipe
+    from ganzoo.training import train
+
+    evaluation = '\n[evaluation]\nevery_epochs = 1\nmetrics = "fid,coverage"\nnum = 100\nkeep_best = "fid"\n'
+    run_dir = train(load_recipe(tiny_recipe(steps=9, steps_per_epoch=3, extra=evaluation)), out=tmp_path / "runs", verbose=0)
+    results = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in results] == [3, 6, 9]
+    best = json.loads((run_dir / "best" / "best.json").read_text())
+    fids = {r["step"]: r["metrics"]["fid"] for r in results}
+    assert best["metric"] == "fid" and best["value"] == min(fids.values()) and fids[best["step"]] == best["value"]
+    assert (run_dir / "best" / f"ckpt-{best['step']}.index").is_file()
+    events = list((run_dir / "logs").glob("events.out.tfevents.*"))
+    assert any(b"metrics/fid" in e.read_bytes() for e in events)
+
+    card = (run_dir / "MODEL_CARD.md").read_text()
+    assert "dcgan (tiny)" in card and "Steps: 9 of 9" in card and "| fid |" in card
+    assert "extractor=classifier:tfds:mnist" in card and "CPU" in card and "![samples](samples.png)" in card
+    version_dir = export_model(run_dir, base=tmp_path / "exports")
+    assert (version_dir / "MODEL_CARD.md").read_text() == card
