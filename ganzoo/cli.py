@@ -249,6 +249,26 @@ def bench_serve_command(source, threads, repeats, batch) -> None:
     click.echo(format_serve(rows, batch))
 
 
+@bench.command("quality")
+@click.option("--models", default="vanilla,dcgan", show_default=True, help="Models whose <model>_mnist.toml recipe is trained.")
+@click.option("--datasets", default="mnist,fashion_mnist", show_default=True, help="tfds datasets (labelled).")
+@click.option("--steps", default=1000, show_default=True, type=click.IntRange(min=1), help="Training steps per run.")
+@click.option("--batch", default=64, show_default=True, type=click.IntRange(min=1))
+@click.option("--num", default=5000, show_default=True, type=click.IntRange(min=10), help="Images per metric set.")
+@click.option("--preset", help="Override every recipe's preset (e.g. tiny).")
+@click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@one_line_errors
+def bench_quality_command(models, datasets, steps, batch, num, preset, out) -> None:
+    """FID, KID and class coverage of the recipes after the same training budget, in one run."""
+    from ganzoo.bench.quality import bench_quality, format_quality
+
+    rows = bench_quality([m.strip() for m in models.split(",") if m.strip()],
+                         [d.strip() for d in datasets.split(",") if d.strip()], steps, num, out, batch, preset)
+    click.echo(f"{steps} steps x batch {batch} per run; metrics on {num} generated vs {num} real test images, "
+               f"classifier features ({rows[0]['extractor'].split(':', 1)[0]} of each dataset)")
+    click.echo(format_quality(rows))
+
+
 @bench.command("augment")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--data", "data_source", default="tfds:mnist", show_default=True, help="The real labelled dataset.")

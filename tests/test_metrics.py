@@ -14,7 +14,7 @@ from ganzoo.cli import main
 from ganzoo.errors import GanzooError
 from ganzoo.metrics import stats
 from ganzoo.metrics.evaluate import evaluate, parse_metrics
-from ganzoo.metrics.extractors import get_extractor, train_metric_classifier
+from ganzoo.metrics.extractors import file_sha256, get_extractor, train_metric_classifier
 
 
 def random_features(n=400, d=12, seed=0, shift=0.0):
@@ -190,3 +190,31 @@ def test_training_evaluates_keeps_the_best_checkpoint_and_writes_a_model_card(mn
     assert "extractor=classifier:tfds:mnist" in card and "CPU" in card and "![samples](samples.png)" in card
     version_dir = export_model(run_dir, base=tmp_path / "exports")
     assert (version_dir / "MODEL_CARD.md").read_text() == card
+
+
+def test_bench_quality_prints_its_table(mnist_metric_classifier, tmp_path):
+    result = CliRunner().invoke(main, ["bench", "quality", "--models", "vanilla,dcgan", "--datasets", "mnist", "--steps", "2",
+                                       "--batch", "8", "--num", "50", "--preset", "tiny", "--out", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[1].split()[:3] == ["model", "dataset", "images"]
+    rows = [line.split() for line in lines[2:]]
+    assert [(r[0], r[2]) for r in rows] == [("vanilla", "mnist"), ("dcgan", "mnist")]
+    for row in rows:
+        assert row[3] == "16" and float(row[5]) > 0 and 1 <= int(row[7]) <= 10  # images, FID, classes
+
+
+def test_inception_extractor_from_a_weights_file(tmp_path):
+    """The standard extractor's pipeline (resize to 299, gray to RGB, pool features and the
+    1000-way softmax), loaded from a weights file as offline users must (random weights here)."""
+    import keras
+
+    weights = tmp_path / "inception_v3.weights.h5"
+    keras.applications.InceptionV3(weights=None).save_weights(weights)
+    extractor = get_extractor("inception", str(weights))
+    images = np.random.default_rng(0).integers(0, 256, (3, 28, 28, 1), dtype=np.uint8)
+    out = extractor(images)
+    assert out.features.shape == (3, 2048) and out.probabilities.shape == (3, 1000)
+    np.testing.assert_allclose(out.probabilities.sum(axis=1), 1.0, rtol=1e-4)
+    assert extractor.protocol()["weights_sha256"] == file_sha256(weights)
+    assert "299x299" in extractor.protocol()["resize"]
