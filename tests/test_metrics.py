@@ -218,3 +218,27 @@ def test_inception_extractor_from_a_weights_file(tmp_path):
     np.testing.assert_allclose(out.probabilities.sum(axis=1), 1.0, rtol=1e-4)
     assert extractor.protocol()["weights_sha256"] == file_sha256(weights)
     assert "299x299" in extractor.protocol()["resize"]
+
+
+def test_a_recipe_with_periodic_metrics_trains_its_missing_classifier(tmp_path, monkeypatch):
+    """A recipe's [evaluation] needs no manual step: the classifier is trained once and cached."""
+    from conftest import tiny_recipe_text
+    from ganzoo.metrics.extractors import classifier_path
+    from ganzoo.recipes import load_recipe
+    from ganzoo.training import train
+
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+    labels = np.arange(400) % 4
+    images = (np.repeat(labels[:, None, None, None], 16, 1).repeat(16, 2) * 60 + rng.integers(0, 20, (400, 16, 16, 1))).astype(np.uint8)
+    data = tmp_path / "data.npz"
+    np.savez(data, images=images, labels=labels.astype(np.int32))
+    source = f"npz:{data}"
+    evaluation = f'\n[evaluation]\nevery_epochs = 1\nmetrics = "coverage"\nnum = 40\nextractor = "classifier:{source}"\n'
+    recipe_file = tmp_path / "r.toml"
+    recipe_file.write_text(tiny_recipe_text(source, steps=2, steps_per_epoch=2, extra=evaluation))
+    assert not classifier_path(source).exists()
+    run_dir = train(load_recipe(recipe_file), out=tmp_path / "runs", verbose=0)
+    assert classifier_path(source).is_file()
+    result = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
+    assert result["protocol"]["extractor"] == f"classifier:{source}" and 1 <= result["metrics"]["coverage_classes"] <= 4

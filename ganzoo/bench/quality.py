@@ -33,7 +33,8 @@ def bench_quality(models: list[str], datasets: list[str], steps: int, num: int, 
             path = recipes_dir() / f"{model}_mnist.toml"
             if not path.is_file():
                 raise GanzooError(f"no recipe {path.name} in {path.parent}")
-            overrides = [f"data.source={source}", f"train.batch_size={batch}", f'name="{model}_{dataset}_bench"']
+            overrides = [f"data.source={source}", f"train.batch_size={batch}", f'name="{model}_{dataset}_bench"',
+                         "evaluation.every_epochs=0"]  # measured once, at the end
             if preset:
                 overrides.append(f"model.preset={preset}")
             recipe = load_recipe(path, overrides)

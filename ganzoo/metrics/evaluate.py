@@ -112,9 +112,17 @@ class MetricSession:
     measures any number of generators the same way."""
 
     def __init__(self, source: str, image_shape, num: int, extractor: str | None = None, split: str = "test",
-                 inception_weights: str | None = None, data_dir: str | None = None):
+                 inception_weights: str | None = None, data_dir: str | None = None, train_missing: bool = False):
         self.source, self.split, self.num = source, split, num
-        self.extractor = get_extractor(extractor or default_extractor(source), inception_weights)
+        extractor = extractor or default_extractor(source)
+        if train_missing and extractor.startswith("classifier:"):
+            from ganzoo.metrics.extractors import classifier_path, train_metric_classifier
+
+            labelled = extractor.split(":", 1)[1]
+            if not classifier_path(labelled).is_file():
+                print(f"ganzoo: training the metric classifier for {labelled} (once; cached in {classifier_path(labelled)})")
+                train_metric_classifier(labelled, data_dir=data_dir)
+        self.extractor = get_extractor(extractor, inception_weights)
         self.real = reference_features(self.extractor, source, split, image_shape, num, data_dir)
 
     def measure(self, model, metrics: list[str], seed: int = 0) -> dict:

@@ -256,7 +256,7 @@ def periodic_evaluation(recipe: Recipe, model: GAN, run_dir: Path) -> PeriodicEv
 
     section = recipe.evaluation
     session = MetricSession(recipe.data.source, model.image_shape, section.num, section.extractor or None, section.split,
-                            data_dir=recipe.data.data_dir or None)
+                            data_dir=recipe.data.data_dir or None, train_missing=True)
     best = None
     if section.keep_best:
         best = tf.train.CheckpointManager(tf.train.Checkpoint(**model.checkpoint_objects()), str(run_dir / "best"), max_to_keep=1)
