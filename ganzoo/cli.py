@@ -156,6 +156,31 @@ def evaluate(run, metric_names, num, extractor, split, data_source, inception_we
     click.echo(format_result(result))
 
 
+@main.command("evaluate-sr")
+@click.argument("run", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--set", "set_dirs", multiple=True, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A benchmark set: DIR/HR/*.png (+ DIR/LR_bicubic_x4/). Repeatable.")
+@click.option("--scale", default=4, show_default=True, type=click.IntRange(min=2))
+@one_line_errors
+def evaluate_sr(run, set_dirs, scale) -> None:
+    """PSNR/SSIM (Y channel, border shaved) of RUN's super-resolution model beside bicubic upscaling."""
+    from ganzoo.errors import GanzooError
+    from ganzoo.metrics.super_resolution import bicubic_upscaler, evaluate_upscaler, format_sr_rows, load_sr_set
+
+    upscalers = {"bicubic": bicubic_upscaler(scale)}
+    if run is not None:
+        from ganzoo.training import load_trained_model
+
+        model = load_trained_model(run)
+        if not hasattr(model, "upscale"):
+            raise GanzooError(f"{run} holds a {type(model).__name__}, not a super-resolution model")
+        upscalers[str(run)] = model.upscale
+    for set_dir in set_dirs:
+        pairs = load_sr_set(set_dir, scale)
+        rows = {name: evaluate_upscaler(fn, pairs, scale) for name, fn in upscalers.items()}
+        click.echo(format_sr_rows(f"{set_dir.name} x{scale} ({len(pairs)} images)", rows))
+
+
 @main.group()
 def metrics() -> None:
     """Feature extractors for the metrics."""
