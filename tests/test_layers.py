@@ -1,0 +1,42 @@
+"""Reusable layers against reference computations."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from ganzoo.layers import PixelShuffle
+
+
+def reference_pixel_shuffle(x: np.ndarray, r: int) -> np.ndarray:
+    """Element by element: out[b, r*h + i, r*w + j, c] = x[b, h, w, (i*r + j) * C + c]."""
+    batch, height, width, depth = x.shape
+    channels = depth // (r * r)
+    out = np.zeros((batch, height * r, width * r, channels), x.dtype)
+    for h in range(height):
+        for w in range(width):
+            for i in range(r):
+                for j in range(r):
+                    out[:, h * r + i, w * r + j, :] = x[:, h, w, (i * r + j) * channels : (i * r + j + 1) * channels]
+    return out
+
+
+@pytest.mark.parametrize("scale, shape", [(2, (2, 3, 5, 12)), (3, (1, 4, 2, 18)), (4, (1, 1, 1, 16))])
+def test_pixel_shuffle_matches_the_reference_rearrangement(scale, shape):
+    x = np.random.default_rng(0).standard_normal(shape).astype("float32")
+    out = keras.ops.convert_to_numpy(PixelShuffle(scale)(x))
+    np.testing.assert_array_equal(out, reference_pixel_shuffle(x, scale))
+
+
+def test_pixel_shuffle_any_size_config_and_errors():
+    layer = PixelShuffle(2)
+    inputs = keras.Input((None, None, 8))
+    model = keras.Model(inputs, layer(inputs))
+    assert model.output_shape == (None, None, None, 2)
+    assert model.predict(np.zeros((1, 7, 3, 8), "float32"), verbose=0).shape == (1, 14, 6, 2)
+    assert PixelShuffle.from_config(layer.get_config()).scale == 2
+    with pytest.raises(ValueError, match="divisible by 4"):
+        layer(np.zeros((1, 2, 2, 6), "float32"))
+    with pytest.raises(ValueError, match="at least 2"):
+        PixelShuffle(1)
