@@ -24,6 +24,7 @@ class ModelSection:
     name: str
     preset: str = "tiny"
     overrides: dict = field(default_factory=dict)
+    init_generator: str = ""  # a run directory or .keras file whose generator weights start a new run
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class DataSection:
     split: str = "train"
     data_dir: str = ""  # tfds data dir; empty means $TFDS_DATA_DIR or tfds' default
     download: bool = True
-    max_examples: int = 0  # 0 means all
+    max_examples: int = 0  # 0 means all (srgan: the number of HR patches cut into the bank, default 4096)
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,8 @@ def export_saved_model(
     and returns it. Everything is written to a hidden staging directory and renamed into place:
     TF Serving, which polls for new version numbers, never sees half an export, and an existing
     version is never touched."""
+    if model.task != "generate":
+        raise GanzooError(f"exporting {model.registry_name} models is not implemented yet (only generators of noise are)")
     name = name or model.registry_name
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name or ""):
         raise GanzooError(f"export name {name!r} may hold only letters, digits, '_', '.' and '-'")

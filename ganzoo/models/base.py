@@ -55,6 +55,7 @@ class GAN(keras.Model):
     presets: dict[str, dict[str, Any]] = {}
     registry_name: str | None = None
     num_classes: int = 0  # conditional models set it: data then yields (images, labels)
+    task: str = "generate"  # "super_resolution" (srgan): data yields (LR, HR); no sampling from noise
 
     def __init__(self, ema_decay: float = 0.0, **kwargs):
         super().__init__(**kwargs)

@@ -161,6 +161,34 @@ def _run(recipe: Recipe, run_dir: Path, extra_callbacks: Iterable, verbose) -> P
             shutil.rmtree(write_dir, ignore_errors=True)
 
 
+def training_data(recipe: Recipe, model: GAN, step: int) -> tuple[tf.data.Dataset, str]:
+    """The stream of batches from `step` on, and what it is, for the model's kind of data."""
+    if model.task == "super_resolution":
+        from ganzoo.data.paired import crop_bank, read_hr_images, sr_training_dataset
+
+        images = read_hr_images(recipe.data.source, recipe.data.data_dir or None, recipe.data.download)
+        count = recipe.data.max_examples or 4096
+        lr, hr = crop_bank(images, model.hr_patch, model.scale, count, recipe.train.seed)
+        model.preview_lr = (lr[:16].astype("float32") / 127.5 - 1.0)
+        dataset = sr_training_dataset(lr, hr, recipe.train.batch_size, recipe.train.seed, start_step=step)
+        return dataset, f"{recipe.data.source} ({len(images)} images, {count} {model.hr_patch}px HR patches)"
+    data = load_images(
+        recipe.data.source,
+        model.image_shape,
+        split=recipe.data.split,
+        data_dir=recipe.data.data_dir or None,
+        download=recipe.data.download,
+        max_examples=recipe.data.max_examples,
+    )
+    if model.num_classes and data.labels is None:
+        raise DataError(f"{recipe.model.name} is conditional but {data.description} has no labels")
+    if model.num_classes and data.num_classes > model.num_classes:
+        raise DataError(f"{data.description} has {data.num_classes} classes; the model was built for {model.num_classes}")
+    labels = data.labels if model.num_classes else None
+    dataset = training_dataset(data.images, recipe.train.batch_size, recipe.train.seed, start_step=step, labels=labels)
+    return dataset, data.description
+
+
 def worker_scratch_dir(run_dir: Path, task: str) -> Path:
     """A fresh temporary directory named after (run, task), so that a restarted worker also
     removes what a killed one left behind."""
@@ -177,22 +205,12 @@ def _train_in_strategy(recipe, strategy, run_dir: Path, write_dir: Path, task: s
     model = build_model(recipe, strategy)
     manager = checkpoint_manager(model, write_dir, recipe.checkpoint.keep if is_chief else 1)
     step = restore_latest(model, run_dir)
+    if step == 0 and recipe.model.init_generator:
+        # A new run that starts from another run's generator (SRGAN from its SRResNet pre-training).
+        model.generator.set_weights(load_trained_model(recipe.model.init_generator).generator.get_weights())
     total = recipe.train.steps
     if step < total:
-        data = load_images(
-            recipe.data.source,
-            model.image_shape,
-            split=recipe.data.split,
-            data_dir=recipe.data.data_dir or None,
-            download=recipe.data.download,
-            max_examples=recipe.data.max_examples,
-        )
-        if model.num_classes and data.labels is None:
-            raise DataError(f"{recipe.model.name} is conditional but {data.description} has no labels")
-        if model.num_classes and data.num_classes > model.num_classes:
-            raise DataError(f"{data.description} has {data.num_classes} classes; the model was built for {model.num_classes}")
-        labels = data.labels if model.num_classes else None
-        dataset = training_dataset(data.images, recipe.train.batch_size, recipe.train.seed, start_step=step, labels=labels)
+        dataset, description = training_data(recipe, model, step)
         options = tf.data.Options()
         # Each worker builds the same stream; DATA sharding splits every global batch between
         # them (the default, FILE, cannot shard an in-memory source and would duplicate batches).
@@ -202,7 +220,7 @@ def _train_in_strategy(recipe, strategy, run_dir: Path, write_dir: Path, task: s
         header = {
             "recipe": recipe.name,
             "model": f"{recipe.model.name} ({recipe.model.preset})",
-            "data": data.description,
+            "data": description,
             "strategy": f"{resolve_strategy_name(recipe.train.strategy)} ({type(strategy).__name__})",
             "replicas": strategy.num_replicas_in_sync,
             "global batch": recipe.train.batch_size,
@@ -244,7 +262,7 @@ def _train_in_strategy(recipe, strategy, run_dir: Path, write_dir: Path, task: s
             )
     save_model(model, write_dir / runs.MODEL_FILE)
     if is_chief:
-        write_images(run_dir / runs.SAMPLES_FILE, model.generate(64, seed=recipe.train.seed))
+        write_images(run_dir / runs.SAMPLES_FILE, model.preview(64, recipe.train.seed)[0])
         write_model_card(run_dir)
     return run_dir
 

@@ -1,0 +1,95 @@
+"""Super-resolution training pairs: random HR crops of a folder of images (or tfds div2k), each
+with its LR made by the MATLAB-compatible bicubic downscale, flipped and rotated.
+
+The crops are cut once into an in-memory bank (seeded), so the stream is, as for the generative
+models, a pure function of (seed, step): a resumed run sees the batches an uninterrupted one would.
+Flips and quarter turns commute with the bicubic downscale, so they are applied to both images
+in the stream.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from ganzoo.data.bicubic import imresize
+from ganzoo.data.pipeline import to_signed_unit
+from ganzoo.data.sources import parse_source
+from ganzoo.errors import DataError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+def read_hr_images(source: str, data_dir: str | None = None, download: bool = True) -> list[np.ndarray]:
+    kind, target = parse_source(source)
+    if kind == "folder":
+        from ganzoo.metrics.super_resolution import read_rgb
+
+        files = sorted(p for p in Path(target).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise DataError(f"{target} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        return [read_rgb(p) for p in files]
+    if kind == "tfds":
+        import tensorflow_datasets as tfds
+
+        try:
+            dataset = tfds.load(target, split="train", data_dir=data_dir, download=download)
+        except Exception as error:  # noqa: BLE001 - tfds raises many kinds
+            raise DataError(f"cannot load tfds dataset {target!r}: {str(error).splitlines()[0]}") from None
+        return [example["hr"].numpy() if "hr" in example else example["image"].numpy() for example in dataset]
+    raise DataError(f"super-resolution data must be a folder or tfds source, got {source!r}")
+
+
+def crop_bank(images: list[np.ndarray], hr_patch: int, scale: int, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """`count` random (LR, HR) uint8 patch pairs from images at least `hr_patch` on each side."""
+    usable = [image for image in images if min(image.shape[:2]) >= hr_patch]
+    if not usable:
+        raise DataError(f"no image is at least {hr_patch}x{hr_patch} pixels")
+    rng = np.random.default_rng(seed)
+    hr = np.empty((count, hr_patch, hr_patch, 3), np.uint8)
+    lr = np.empty((count, hr_patch // scale, hr_patch // scale, 3), np.uint8)
+    for i in range(count):
+        image = usable[rng.integers(len(usable))]
+        top = rng.integers(image.shape[0] - hr_patch + 1)
+        left = rng.integers(image.shape[1] - hr_patch + 1)
+        hr[i] = image[top : top + hr_patch, left : left + hr_patch]
+        lr[i] = imresize(hr[i], 1 / scale)
+    return lr, hr
+
+
+def sr_training_dataset(lr: np.ndarray, hr: np.ndarray, batch_size: int, seed: int, start_step: int = 0) -> tf.data.Dataset:
+    """Batches of (LR, HR) in [-1, 1] for steps start_step, start_step + 1, ...: a stateless
+    per-epoch permutation of the bank, and a stateless flip/rotation per (epoch, position)."""
+    count = len(hr)
+    if count < batch_size:
+        raise DataError(f"the patch bank has {count} pairs, fewer than the batch size {batch_size}")
+    first_epoch, offset = divmod(start_step * batch_size, count)
+    lr_values, hr_values = tf.constant(lr), tf.constant(hr)
+
+    def epoch_order(epoch):
+        keys = tf.random.stateless_uniform([count], seed=tf.stack([tf.cast(seed, tf.int64), epoch]))
+        augment = tf.random.stateless_uniform([count, 2], seed=tf.stack([tf.cast(seed, tf.int64) + 1, epoch]), maxval=8,
+                                              dtype=tf.int32)[:, 0]
+        return tf.data.Dataset.from_tensor_slices((tf.argsort(keys), augment))
+
+    def transform(image, code):
+        image = tf.image.rot90(image, k=code % 4)
+        return tf.cond(code >= 4, lambda: tf.image.flip_left_right(image), lambda: image)
+
+    def pair(index, code):
+        return transform(lr_values[index], code), transform(hr_values[index], code)
+
+    def scale_batch(lr_batch, hr_batch):
+        return to_signed_unit(lr_batch), to_signed_unit(hr_batch)
+
+    return (
+        tf.data.Dataset.range(first_epoch, 2**62)
+        .flat_map(epoch_order)
+        .skip(offset)
+        .map(pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .batch(batch_size, drop_remainder=True)
+        .map(scale_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )
