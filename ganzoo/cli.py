@@ -165,7 +165,12 @@ def evaluate(run, metric_names, num, extractor, split, data_source, inception_we
 def evaluate_sr(run, set_dirs, scale) -> None:
     """PSNR/SSIM (Y channel, border shaved) of RUN's super-resolution model beside bicubic upscaling."""
     from ganzoo.errors import GanzooError
-    from ganzoo.metrics.super_resolution import bicubic_upscaler, evaluate_upscaler, format_sr_rows, load_sr_set
+    from ganzoo.metrics.super_resolution import (
+        bicubic_upscaler,
+        evaluate_upscaler,
+        format_sr_rows,
+        load_sr_set,
+    )
 
     upscalers = {"bicubic": bicubic_upscaler(scale)}
     if run is not None:

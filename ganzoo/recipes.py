@@ -235,7 +235,7 @@ def validate(recipe: Recipe) -> Recipe:
 
 
 def validate_evaluation(section: EvaluationSection) -> None:
-    from ganzoo.metrics.evaluate import LOWER_IS_BETTER, HIGHER_IS_BETTER, parse_metrics
+    from ganzoo.metrics.evaluate import HIGHER_IS_BETTER, LOWER_IS_BETTER, parse_metrics
 
     if section.every_epochs < 0 or section.num < 10:
         raise RecipeError("evaluation.every_epochs must be >= 0 and evaluation.num >= 10")

@@ -6,7 +6,12 @@ import keras
 import numpy as np
 
 from ganzoo.data import load_images
-from ganzoo.metrics.classifier import accuracy, probabilities, to_signed, train_classifier
+from ganzoo.metrics.classifier import (
+    accuracy,
+    probabilities,
+    to_signed,
+    train_classifier,
+)
 
 
 def train_mnist_classifier(data_dir: str, examples: int = 60000, epochs: int = 2) -> tuple[keras.Model, float]:

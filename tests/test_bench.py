@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 
-import ganzoo
 from click.testing import CliRunner
 
+import ganzoo
 from ganzoo.cli import main
 from ganzoo.export.saved_model import export_saved_model
 from ganzoo.export.tflite import TFLITE_MODES

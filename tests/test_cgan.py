@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
+from conftest import tiny_recipe_text
 
 import ganzoo
 from ganzoo.cli import main
@@ -14,8 +15,6 @@ from ganzoo.data import load_images
 from ganzoo.errors import DataError
 from ganzoo.recipes import load_recipe
 from ganzoo.training import train
-
-from conftest import tiny_recipe_text
 
 
 def tiny_cgan(**overrides):

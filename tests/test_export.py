@@ -13,11 +13,11 @@ import tensorflow as tf
 from click.testing import CliRunner
 
 import ganzoo
-from ganzoo.registry import get_model_class
 from ganzoo.cli import main
 from ganzoo.export import export_saved_model, update_models_config
 from ganzoo.export.serving import read_models_config, read_warmup_requests
 from ganzoo.export.tflite import TFLITE_MODES, run_tflite
+from ganzoo.registry import get_model_class
 
 # The generative contract (latents in, images out); srgan has its own tests (test_srgan.py).
 MODELS = [name for name in ganzoo.list_models() if get_model_class(name).task == "generate"]

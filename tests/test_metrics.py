@@ -14,7 +14,11 @@ from ganzoo.cli import main
 from ganzoo.errors import GanzooError
 from ganzoo.metrics import stats
 from ganzoo.metrics.evaluate import evaluate, parse_metrics
-from ganzoo.metrics.extractors import file_sha256, get_extractor, train_metric_classifier
+from ganzoo.metrics.extractors import (
+    file_sha256,
+    get_extractor,
+    train_metric_classifier,
+)
 
 
 def random_features(n=400, d=12, seed=0, shift=0.0):
@@ -223,6 +227,7 @@ def test_inception_extractor_from_a_weights_file(tmp_path):
 def test_a_recipe_with_periodic_metrics_trains_its_missing_classifier(tmp_path, monkeypatch):
     """A recipe's [evaluation] needs no manual step: the classifier is trained once and cached."""
     from conftest import tiny_recipe_text
+
     from ganzoo.metrics.extractors import classifier_path
     from ganzoo.recipes import load_recipe
     from ganzoo.training import train

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import REPO
+from mnist_judge import judge, train_mnist_classifier
 
 from ganzoo.metrics.classifier import probabilities
 from ganzoo.recipes import load_recipe
 from ganzoo.training import load_trained_model, train
-
-from conftest import REPO
-from mnist_judge import judge, train_mnist_classifier
 
 DCGAN_STEPS = 1200  # about four minutes (the recipe's full 3000 steps are better)
 CGAN_STEPS = 600  # about two minutes

@@ -5,11 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from conftest import REPO
 
 from ganzoo.errors import RecipeError
 from ganzoo.recipes import load_recipe, recipe_from_dict, recipe_to_toml
-
-from conftest import REPO
 
 RECIPES = sorted((REPO / "recipes").glob("*.toml"))
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from click.testing import CliRunner
+from conftest import SHARED_DATA
 
 import ganzoo
 from ganzoo.cli import main
@@ -14,8 +16,6 @@ from ganzoo.errors import GanzooError
 from ganzoo.metrics.super_resolution import evaluate_upscaler, load_sr_set
 from ganzoo.recipes import load_recipe
 from ganzoo.training import load_trained_model, train
-
-from conftest import SHARED_DATA
 
 SR = SHARED_DATA / "sr"
 
@@ -86,8 +86,23 @@ def test_srresnet_training_raises_set5_psnr_then_srgan_continues_from_it(tmp_pat
     assert result.exit_code == 0, result.output
     row = next(line for line in result.output.splitlines() if line.startswith(str(run_dir)))
     assert float(row.split()[-2]) == pytest.approx(trained, abs=1e-3)  # printed to 3 decimals
-    result = CliRunner().invoke(main, ["export", str(run_dir), "--base", str(tmp_path / "exports")])
-    assert result.exit_code == 1 and "not implemented yet" in result.output
+
+    # Export of the trained generator: any LR size served, every TFLite mode within its gate.
+    result = CliRunner().invoke(main, ["export", str(run_dir), "--base", str(tmp_path / "exports"), "--tflite",
+                                       "float32,float16,dynamic,int8"])
+    assert result.exit_code == 0, result.output
+    version_dir = tmp_path / "exports" / "srgan" / "1"
+    result = CliRunner().invoke(main, ["verify-export", str(version_dir)])
+    assert result.exit_code == 0, result.output
+    assert sum(line.endswith("ok") for line in result.output.splitlines()) == 7  # 3 signatures + 4 TFLite modes
+    served = tf.saved_model.load(str(version_dir)).signatures["serving_default"]
+    lr = set5[1].lr  # bird: 72x72
+    np.testing.assert_allclose(served(image=tf.constant(lr[None]))["images"].numpy()[0].astype(int),
+                               model.upscale(lr).astype(int), atol=1)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="image"):  # the error names the input
+        served(image=tf.constant(lr))
+    png = tf.saved_model.load(str(version_dir)).signatures["upscale_png"](image_bytes=tf.io.encode_png(lr))["png_bytes"]
+    assert tf.io.decode_png(png).shape == (288, 288, 3)
 
 
 def test_vgg_content_loss_from_a_weights_file_and_its_one_line_error(tmp_path):

@@ -6,13 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import SHARED_DATA
 
 from ganzoo.cli import main
-from ganzoo.data.bicubic import imresize, mod_crop
+from ganzoo.data.bicubic import imresize
 from ganzoo.metrics.image_quality import psnr, rgb_to_y, ssim
-from ganzoo.metrics.super_resolution import bicubic_upscaler, evaluate_upscaler, load_sr_set
-
-from conftest import SHARED_DATA
+from ganzoo.metrics.super_resolution import (
+    bicubic_upscaler,
+    evaluate_upscaler,
+    load_sr_set,
+)
 
 SR = SHARED_DATA / "sr"
 

@@ -17,8 +17,7 @@ import tensorflow as tf
 
 from ganzoo.errors import TrainingDiverged
 from ganzoo.recipes import load_recipe
-from ganzoo.training import load_trained_model, resume, train
-from ganzoo.training import runs
+from ganzoo.training import load_trained_model, resume, runs, train
 
 
 def history(run_dir: Path) -> list[dict]:

@@ -8,6 +8,7 @@ Signatures (pre- and post-processing inside the graph, so clients never rescale)
 - `sample_png`: like `sample`, returns `png_bytes` (TF Serving's REST API base64-wraps string
   outputs whose name ends in `_bytes`)
 Bad input fails inside the graph with an InvalidArgument error that names the input.
+Super-resolution models (srgan) get image-to-image signatures instead: see super_resolution.py.
 """
 
 from __future__ import annotations
@@ -126,8 +127,6 @@ def export_saved_model(
     and returns it. Everything is written to a hidden staging directory and renamed into place:
     TF Serving, which polls for new version numbers, never sees half an export, and an existing
     version is never touched."""
-    if model.task != "generate":
-        raise GanzooError(f"exporting {model.registry_name} models is not implemented yet (only generators of noise are)")
     name = name or model.registry_name
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name or ""):
         raise GanzooError(f"export name {name!r} may hold only letters, digits, '_', '.' and '-'")
@@ -135,15 +134,26 @@ def export_saved_model(
     model_dir.mkdir(parents=True, exist_ok=True)
     staging = model_dir / f".staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
+    super_resolution = model.task == "super_resolution"
+    if super_resolution:
+        from ganzoo.export.super_resolution import (
+            sr_example_inputs,
+            sr_reference,
+            sr_serving_functions,
+        )
     archive = keras.export.ExportArchive()
     archive.track(model.sampling_generator)
-    for endpoint, function in serving_functions(model).items():
+    for endpoint, function in (sr_serving_functions(model) if super_resolution else serving_functions(model)).items():
         archive.add_endpoint(endpoint, function)
     archive.write_out(str(staging), verbose=False)
-    write_reference(model, staging / "assets.extra")
+    if super_resolution:
+        (staging / "assets.extra").mkdir(parents=True, exist_ok=True)
+        np.savez(staging / "assets.extra" / REFERENCE_FILE, **sr_reference(model))
+    else:
+        write_reference(model, staging / "assets.extra")
     from ganzoo.export.serving import write_warmup_requests
 
-    write_warmup_requests(staging / "assets.extra", example_inputs(model, count=2))
+    write_warmup_requests(staging / "assets.extra", sr_example_inputs(model) if super_resolution else example_inputs(model, count=2))
     if tflite_modes:
         from ganzoo.export.tflite import export_tflite
 

@@ -35,6 +35,9 @@ def tflite_function(model: GAN):
     """latent float32 [batch, latent_dim] (+ label int32 [batch]) -> images float32 [-1, 1],
     batch size free."""
     generator = model.sampling_generator
+    if model.task == "super_resolution":  # LR float32 [batch, h, w, 3] in [-1, 1], any size
+        spec = tf.TensorSpec([None, None, None, 3], tf.float32, name="image")
+        return tf.function(lambda image: {"images": generator(image, training=False)}, input_signature=[spec])
     specs = [tf.TensorSpec([None, model.latent_dim], tf.float32, name="latent")]
     if model.num_classes:
         specs.append(tf.TensorSpec([None], tf.int32, name="label"))
@@ -43,7 +46,13 @@ def tflite_function(model: GAN):
 
 
 def representative_inputs(model: GAN) -> list[dict[str, np.ndarray]]:
-    """int8 calibration: latents from the model's own prior (and every class in turn)."""
+    """int8 calibration: latents from the model's own prior (and every class in turn); for
+    super-resolution, LR patches of smooth random images (no training data at export time)."""
+    if model.task == "super_resolution":
+        rng = np.random.default_rng(7)
+        coarse = rng.uniform(-1, 1, (REPRESENTATIVE_SAMPLES, 4, 4, 3)).astype("float32")
+        patches = tf.image.resize(coarse, (24, 24), method="bicubic").numpy().clip(-1, 1)
+        return [{"image": patches[i : i + 1]} for i in range(REPRESENTATIVE_SAMPLES)]
     latents = latents_for_seed(REPRESENTATIVE_SAMPLES, model.latent_dim, seed=7).numpy()
     samples = []
     for i in range(REPRESENTATIVE_SAMPLES):

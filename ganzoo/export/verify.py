@@ -85,6 +85,8 @@ def verify_export(version_dir: str | Path, threads: int = 2) -> list[Check]:
     if not reference_path.is_file():
         raise GanzooError(f"{version_dir} is not a ganzoo export (no assets.extra/{REFERENCE_FILE})")
     reference = dict(np.load(reference_path))
+    if "image" in reference:
+        return verify_super_resolution(version_dir, reference, threads)
     images = reference["images"]
     inputs = {k: reference[k] for k in ("latent", "label") if k in reference}
     sample = {k[len("sample_"):]: tf.constant(v) for k, v in reference.items() if k.startswith("sample_") and k != "sample_images"}
@@ -108,6 +110,28 @@ def verify_export(version_dir: str | Path, threads: int = 2) -> list[Check]:
         mode = path.name.rsplit(".", 2)[-2]
         outputs = run_tflite(path, inputs, threads=threads)
         checks.append(compare("serving_default", f"tflite {mode}", outputs["images"], images, GATES[mode]))
+    return checks
+
+
+def verify_super_resolution(version_dir: Path, reference: dict, threads: int) -> list[Check]:
+    import tensorflow as tf
+
+    lr, expected = reference["image"], reference["images"]
+    as_served = from_uint8(to_uint8(expected))
+    signatures = tf.saved_model.load(str(version_dir)).signatures
+    checks = [
+        compare("upscale", "saved_model", signatures["upscale"](image=tf.constant(lr))["images"], expected, GATES["saved_model"]),
+        compare("serving_default", "saved_model",
+                from_uint8(signatures["serving_default"](image=tf.constant(reference["image_uint8"]))["images"]),
+                as_served, GATES["saved_model_uint8"]),
+    ]
+    png = tf.io.encode_png(reference["image_uint8"][0])
+    decoded = tf.io.decode_png(signatures["upscale_png"](image_bytes=png)["png_bytes"]).numpy()
+    checks.append(compare("upscale_png", "saved_model", from_uint8(decoded), as_served[0], GATES["saved_model_uint8"]))
+    for path in sorted((version_dir / TFLITE_DIR).glob("*.tflite")):
+        mode = path.name.rsplit(".", 2)[-2]
+        outputs = run_tflite(path, {"image": lr}, threads=threads)
+        checks.append(compare("serving_default", f"tflite {mode}", outputs["images"], expected, GATES[mode]))
     return checks
 
 

@@ -116,7 +116,10 @@ class MetricSession:
         self.source, self.split, self.num = source, split, num
         extractor = extractor or default_extractor(source)
         if train_missing and extractor.startswith("classifier:"):
-            from ganzoo.metrics.extractors import classifier_path, train_metric_classifier
+            from ganzoo.metrics.extractors import (
+                classifier_path,
+                train_metric_classifier,
+            )
 
             labelled = extractor.split(":", 1)[1]
             if not classifier_path(labelled).is_file():
