@@ -186,6 +186,32 @@ def evaluate_sr(run, set_dirs, scale) -> None:
         click.echo(format_sr_rows(f"{set_dir.name} x{scale} ({len(pairs)} images)", rows))
 
 
+@main.command()
+@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="A .png file (one image) or a directory.")
+@click.option("--tile", default=128, show_default=True, type=click.IntRange(min=8), help="LR tile size (bounds memory).")
+@one_line_errors
+def upscale(run, images, out, tile) -> None:
+    """Upscale IMAGES (PNG/JPEG, any size) with RUN's super-resolution model, tile by tile."""
+    from ganzoo.errors import GanzooError
+    from ganzoo.images import atomic_write_bytes, encode_png
+    from ganzoo.metrics.super_resolution import read_rgb
+    from ganzoo.training import load_trained_model
+
+    model = load_trained_model(run)
+    if not hasattr(model, "upscale_tiled"):
+        raise GanzooError(f"{run} holds a {type(model).__name__}, not a super-resolution model")
+    single_file = out.suffix.lower() == ".png"
+    if single_file and len(images) > 1:
+        raise GanzooError("--out is a .png file but several images were given: pass a directory")
+    for image in images:
+        target = out if single_file else out / f"{image.stem}_x{model.scale}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(target, encode_png(model.upscale_tiled(read_rgb(image), tile)))
+        click.echo(f"wrote {target}")
+
+
 @main.group()
 def metrics() -> None:
     """Feature extractors for the metrics."""

@@ -117,3 +117,34 @@ def test_vgg_content_loss_from_a_weights_file_and_its_one_line_error(tmp_path):
     assert np.isfinite(logs["content_loss"]) and logs["content_loss"] > 0 and "d_loss" in logs
     with pytest.raises(GanzooError, match="needs VGG19 ImageNet weights.*vgg_weights"):
         ganzoo.create_model("srgan", "tiny", content_loss="vgg54", vgg_weights=str(tmp_path / "missing.h5"))
+
+
+def test_tiled_upscaling_equals_the_whole_image_and_the_command_writes_pngs(tmp_path):
+    keras.utils.set_random_seed(3)
+    model = ganzoo.create_model("srgan", "tiny")
+    rng = np.random.default_rng(1)
+    lr = rng.integers(0, 256, (37, 29, 3), dtype=np.uint8)
+    whole = model.upscale(lr)
+    for tile in (8, 16, 100):
+        tiled = model.upscale_tiled(lr, tile=tile)
+        # Float sums in another order can move a value across a rounding boundary: one level at most.
+        assert np.abs(tiled.astype(int) - whole.astype(int)).max() <= 1, tile
+    # Too little context (margin 0) would show the tile seams.
+    model.receptive_margin = lambda: 0
+    assert np.abs(model.upscale_tiled(lr, tile=8).astype(int) - whole.astype(int)).max() > 1
+    del model.receptive_margin
+
+    model_file = tmp_path / "sr.keras"
+    model.save(model_file)
+    image = tmp_path / "lr.png"
+    image.write_bytes(tf.io.encode_png(lr).numpy())
+    result = CliRunner().invoke(main, ["upscale", str(model_file), str(image), "--out", str(tmp_path / "sr.png"), "--tile", "16"])
+    assert result.exit_code == 0, result.output
+    written = tf.io.decode_png((tmp_path / "sr.png").read_bytes()).numpy()
+    assert written.shape == (148, 116, 3) and np.abs(written.astype(int) - whole.astype(int)).max() <= 1
+    result = CliRunner().invoke(main, ["upscale", str(model_file), str(image), str(image), "--out", str(tmp_path / "x.png")])
+    assert result.exit_code == 1 and "pass a directory" in result.output
+    dcgan_file = tmp_path / "dcgan.keras"
+    ganzoo.create_model("dcgan", "tiny").save(dcgan_file)
+    result = CliRunner().invoke(main, ["upscale", str(dcgan_file), str(image), "--out", str(tmp_path / "y.png")])
+    assert result.exit_code == 1 and "not a super-resolution model" in result.output

@@ -159,6 +159,32 @@ class SRGAN(GAN):
         out = np.clip(np.round((ops.convert_to_numpy(sr) + 1.0) * 127.5), 0, 255).astype(np.uint8)
         return out[0] if single else out
 
+    def receptive_margin(self) -> int:
+        """LR pixels on each side that influence an output pixel: 9x9 head (4), two 3x3 per
+        residual block, the 3x3 body conv, the upsampling convs and the 9x9 tail (at output scale)."""
+        upsampling = sum(1 / 2**i for i in range(int(math.log2(self.scale))))
+        return math.ceil(4 + 2 * self.blocks + 1 + upsampling + 4 / self.scale)
+
+    def upscale_tiled(self, lr_uint8: np.ndarray, tile: int = 128) -> np.ndarray:
+        """Upscales a large uint8 [h, w, 3] image tile by tile: each tile is computed with a margin
+        of `receptive_margin()` LR pixels of real context, and only its centre is kept, so the
+        result equals `upscale` on the whole image while memory stays bounded by the tile size."""
+        if tile < 1:
+            raise ValueError(f"tile must be at least 1, got {tile}")
+        height, width = lr_uint8.shape[:2]
+        scale, margin = self.scale, self.receptive_margin()
+        out = np.empty((height * scale, width * scale, 3), np.uint8)
+        for top in range(0, height, tile):
+            for left in range(0, width, tile):
+                bottom, right = min(top + tile, height), min(left + tile, width)
+                y0, x0 = max(0, top - margin), max(0, left - margin)
+                y1, x1 = min(height, bottom + margin), min(width, right + margin)
+                sr = self.upscale(lr_uint8[y0:y1, x0:x1])
+                dy, dx = (top - y0) * scale, (left - x0) * scale
+                out[top * scale : bottom * scale, left * scale : right * scale] = sr[
+                    dy : dy + (bottom - top) * scale, dx : dx + (right - left) * scale]
+        return out
+
     def generate(self, num_or_latents, seed=None, labels=None, batch_size: int = 256) -> np.ndarray:
         raise GanzooError("srgan upscales images (model.upscale, ganzoo evaluate-sr); it does not sample from noise")
 
