@@ -9,28 +9,19 @@ in the stream.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import tensorflow as tf
 
 from ganzoo.data.bicubic import imresize
 from ganzoo.data.pipeline import to_signed_unit
-from ganzoo.data.sources import parse_source
+from ganzoo.data.sources import load_folder, parse_source
 from ganzoo.errors import DataError
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 
 def read_hr_images(source: str, data_dir: str | None = None, download: bool = True) -> list[np.ndarray]:
     kind, target = parse_source(source)
     if kind == "folder":
-        from ganzoo.metrics.super_resolution import read_rgb
-
-        files = sorted(p for p in Path(target).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            raise DataError(f"{target} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-        return [read_rgb(p) for p in files]
+        return load_folder(target, channels=3)[0]
     if kind == "tfds":
         import tensorflow_datasets as tfds
 

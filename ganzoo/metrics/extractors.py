@@ -8,6 +8,7 @@ measured it.
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import json
 import os
@@ -19,6 +20,7 @@ import keras
 import numpy as np
 
 from ganzoo.errors import GanzooError
+from ganzoo.metrics.classifier import to_signed
 
 
 def cache_dir() -> Path:
@@ -44,7 +46,7 @@ class Features:
     probabilities: np.ndarray
 
 
-class Extractor:
+class Extractor(abc.ABC):
     name: str
     weights_hash: str
     resize: str
@@ -57,11 +59,13 @@ class Extractor:
             probabilities.append(np.asarray(p, np.float32))
         return Features(np.concatenate(features), np.concatenate(probabilities))
 
+    @abc.abstractmethod
     def _prepare(self, images: np.ndarray):
-        raise NotImplementedError
+        """uint8 images -> the network's input."""
 
+    @abc.abstractmethod
     def _batch(self, images):
-        raise NotImplementedError
+        """Prepared images -> (features, probabilities)."""
 
     def protocol(self) -> dict:
         return {"extractor": self.name, "weights_sha256": self.weights_hash, "resize": self.resize}
@@ -110,10 +114,6 @@ def train_metric_classifier(source: str, epochs: int = 3, max_examples: int | No
             "weights_sha256": file_sha256(path)}
     atomic_write_bytes(path.with_suffix(".json"), json.dumps(info, indent=2).encode())
     return path, info
-
-
-def to_signed(images: np.ndarray) -> np.ndarray:
-    return images.astype("float32") / 127.5 - 1.0
 
 
 class ClassifierExtractor(Extractor):
