@@ -325,6 +325,29 @@ def bench_quality_command(models, datasets, steps, batch, num, preset, out) -> N
     click.echo(format_quality(rows))
 
 
+@bench.command("sr")
+@click.option("--set", "set_dirs", multiple=True, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A benchmark set: DIR/HR/*.png (+ DIR/LR_bicubic_x4/). Repeatable.")
+@click.option("--srresnet-minutes", default=30.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Wall-clock budget of the SRResNet (MSE) stage, compilation included.")
+@click.option("--srgan-minutes", default=10.0, show_default=True, type=click.FloatRange(min=0),
+              help="Budget of the SRGAN stage that starts from it (0: skip).")
+@click.option("--override", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Recipe override for both stages (e.g. model.preset=cpu). Repeatable.")
+@click.option("--srresnet-lr", type=click.FloatRange(min=0, min_open=True), help="Learning rate of the SRResNet stage only.")
+@click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@one_line_errors
+def bench_sr_command(set_dirs, srresnet_minutes, srgan_minutes, overrides, srresnet_lr, out) -> None:
+    """Train srresnet_x4 then srgan_x4 for a time budget each; PSNR/SSIM beside bicubic."""
+    import platform
+
+    from ganzoo.bench.sr import bench_sr, format_bench_sr
+
+    result = bench_sr(list(set_dirs), out, srresnet_minutes, srgan_minutes, list(overrides), srresnet_lr)
+    click.echo(f"{platform.machine()} {os.cpu_count()} cores; budgets include graph tracing and XLA compilation")
+    click.echo(format_bench_sr(result))
+
+
 @bench.command("augment")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--data", "data_source", default="tfds:mnist", show_default=True, help="The real labelled dataset.")

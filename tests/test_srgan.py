@@ -148,3 +148,21 @@ def test_tiled_upscaling_equals_the_whole_image_and_the_command_writes_pngs(tmp_
     ganzoo.create_model("dcgan", "tiny").save(dcgan_file)
     result = CliRunner().invoke(main, ["upscale", str(dcgan_file), str(image), "--out", str(tmp_path / "y.png")])
     assert result.exit_code == 1 and "not a super-resolution model" in result.output
+
+
+def test_bench_sr_trains_both_stages_for_their_budget_and_prints_psnr_beside_bicubic(tmp_path):
+    overrides = ["model.preset=tiny", "train.batch_size=4", "data.max_examples=64", f'data.source="folder:{SR / "T91"}"',
+                 "train.jit_compile=false", "train.steps_per_epoch=10"]
+    args = ["bench", "sr", "--set", str(SR / "Set5"), "--srresnet-minutes", "0.15", "--srgan-minutes", "0.1",
+            "--out", str(tmp_path)] + [a for o in overrides for a in ("--override", o)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    stages = {row[0]: row for row in (line.split() for line in lines) if len(row) == 7 and row[1] == "tiny"}
+    steps = {name: int(row[3]) for name, row in stages.items()}
+    assert set(steps) == {"SRResNet", "SRGAN"}
+    assert all(0 < s < 100000 for s in steps.values()), steps  # stopped by the time budget, not the recipe's steps
+    psnr = {row.split()[0]: float(row.split()[1]) for row in lines[lines.index(next(x for x in lines if x.startswith("Set5"))) + 2:]}
+    assert abs(psnr["bicubic"] - 28.43) < 0.05 and np.isfinite(psnr["SRResNet"]) and np.isfinite(psnr["SRGAN"]), result.output
+    srgan_run = stages["SRGAN"][-1]
+    assert str(stages["SRResNet"][-1]) in (tmp_path / srgan_run.split("/")[-1] / "recipe.toml").read_text()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,23 @@ class StopAtStep(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if model_step(self.model) >= self.total_steps:
+            self.model.stop_training = True
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Ends training after the first step that finishes `seconds` after training began (graph
+    tracing and compilation included: a benchmark's budget is wall-clock time)."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+        self.started = 0.0
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.perf_counter() - self.started >= self.seconds:
             self.model.stop_training = True
 
 
