@@ -51,6 +51,17 @@ def lsgan_generator(fake_logits):
     return 0.5 * per_example(ops.square(fake_logits - 1.0))
 
 
+def least_squares_generator(fake_logits):
+    """CycleGAN's generator loss: mean (D(G(x)) - 1)^2 (twice `lsgan_generator`, as the paper's
+    code weighs it against the cycle loss)."""
+    return per_example(ops.square(fake_logits - 1.0))
+
+
+def mean_absolute_error(target, output):
+    """Per-example L1 distance (CycleGAN's cycle-consistency and identity losses)."""
+    return per_example(ops.abs(target - output))
+
+
 def hinge_discriminator(real_logits, fake_logits):
     return per_example(ops.relu(1.0 - real_logits)) + per_example(ops.relu(1.0 + fake_logits))
 

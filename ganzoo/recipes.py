@@ -29,7 +29,7 @@ class ModelSection:
 
 @dataclass(frozen=True)
 class DataSection:
-    source: str  # "tfds:NAME", "folder:DIR" or "npz:FILE"
+    source: str  # "tfds:NAME", "folder:DIR", "zip:FILE" or "npz:FILE"
     split: str = "train"
     data_dir: str = ""  # tfds data dir; empty means $TFDS_DATA_DIR or tfds' default
     download: bool = True
@@ -41,14 +41,16 @@ class OptimizerSection:
     name: str = "adam"
     learning_rate: float = 2e-4
     options: dict = field(default_factory=dict)  # other keras optimizer arguments, e.g. beta_1
+    decay: str = "constant"  # or "linear_second_half": constant, then linearly to 0 (CycleGAN)
 
-    def build(self, key: str):
+    def build(self, key: str, total_steps: int = 1):
         import keras
 
+        from ganzoo.training.schedules import learning_rate
+
         try:
-            return keras.optimizers.get(
-                {"class_name": self.name, "config": {"learning_rate": self.learning_rate, **self.options}}
-            )
+            rate = learning_rate(self.learning_rate, self.decay, total_steps)
+            return keras.optimizers.get({"class_name": self.name, "config": {"learning_rate": rate, **self.options}})
         except (TypeError, ValueError) as error:
             raise RecipeError(f"{key}: cannot build optimizer {self.name!r}: {error}") from None
 
@@ -64,6 +66,10 @@ class OptimizerSection:
         optimizer_class = classes.get(self.name.lower())
         if optimizer_class is None or optimizer_class is keras.optimizers.Optimizer:
             raise RecipeError(f"{key}: unknown optimizer {self.name!r}")
+        from ganzoo.training.schedules import DECAYS
+
+        if self.decay not in DECAYS:
+            raise RecipeError(f"{key}.decay must be one of {', '.join(DECAYS)}, got {self.decay!r}")
         parameters = inspect.signature(optimizer_class).parameters
         named = {n for n, p in parameters.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
         unknown = sorted(set(self.options) - named)
@@ -210,7 +216,7 @@ def validate(recipe: Recipe) -> Recipe:
         kind, target = parse_source(recipe.data.source)
     except GanzooError as error:
         raise RecipeError(f"data.source: {error}") from None
-    if kind in ("folder", "npz") and not Path(target).exists():
+    if kind in ("folder", "zip", "npz") and not Path(target).exists():
         raise RecipeError(f"data.source: {target} does not exist")
     for key in ("steps", "batch_size", "steps_per_epoch", "d_steps", "steps_per_execution"):
         if getattr(recipe.train, key) < 1:

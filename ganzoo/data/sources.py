@@ -1,4 +1,5 @@
-"""Loading real images into memory at the model's shape: tfds, an image folder, or `.npz`.
+"""Loading real images into memory at the model's shape: tfds, an image folder, a zip of images,
+or `.npz`.
 
 Data is decoded and resized once, here, and held as uint8; the training pipeline then only
 gathers and rescales batches (no decoding or Python in the hot path).
@@ -30,10 +31,10 @@ class ImageData:
 
 
 def parse_source(source: str) -> tuple[str, str]:
-    """'tfds:mnist' -> ('tfds', 'mnist'); also 'folder:DIR' and 'npz:FILE'."""
+    """'tfds:mnist' -> ('tfds', 'mnist'); also 'folder:DIR', 'zip:FILE' and 'npz:FILE'."""
     kind, sep, target = source.partition(":")
-    if not sep or kind not in ("tfds", "folder", "npz") or not target:
-        raise DataError(f"data source {source!r} must be 'tfds:NAME', 'folder:DIR' or 'npz:FILE'")
+    if not sep or kind not in ("tfds", "folder", "zip", "npz") or not target:
+        raise DataError(f"data source {source!r} must be 'tfds:NAME', 'folder:DIR', 'zip:FILE' or 'npz:FILE'")
     return kind, target
 
 
@@ -110,7 +111,6 @@ def load_tfds(name: str, split: str, data_dir: str | None, download: bool) -> tu
 
 def load_folder(folder: str, channels: int) -> tuple[list[np.ndarray], np.ndarray | None]:
     """Every image below `folder`; labels from first-level subfolder names when there are any."""
-    import tensorflow as tf
 
     root = Path(folder)
     if not root.is_dir():
@@ -120,18 +120,37 @@ def load_folder(folder: str, channels: int) -> tuple[list[np.ndarray], np.ndarra
         raise DataError(f"image folder {folder} holds no {'/'.join(sorted(IMAGE_SUFFIXES))} files")
     classes = sorted({p.relative_to(root).parts[0] for p in files if len(p.relative_to(root).parts) > 1})
     labelled = classes and all(len(p.relative_to(root).parts) > 1 for p in files)
-    images = []
-    for path in files:
-        try:
-            image = tf.io.decode_image(tf.io.read_file(str(path)), channels=channels, expand_animations=False)
-        except Exception:
-            raise DataError(f"corrupt or unreadable image: {path}") from None
-        images.append(image.numpy())
+    images = [decode_image(path.read_bytes(), channels, str(path)) for path in files]
     labels = None
     if labelled:
         index = {name: i for i, name in enumerate(classes)}
         labels = np.array([index[p.relative_to(root).parts[0]] for p in files], np.int32)
     return images, labels
+
+
+def decode_image(data: bytes, channels: int, where: str) -> np.ndarray:
+    import tensorflow as tf
+
+    try:
+        return tf.io.decode_image(data, channels=channels, expand_animations=False).numpy()
+    except Exception:
+        raise DataError(f"corrupt or unreadable image: {where}") from None
+
+
+def load_zip(path: str, channels: int, inside: str | None = None) -> list[np.ndarray]:
+    """Every image in a zip archive (in name order); with `inside`, only those in a folder of
+    that name (e.g. 'trainA')."""
+    import zipfile
+
+    if not Path(path).is_file():
+        raise DataError(f"zip file {path} does not exist")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = sorted(n for n in archive.namelist() if Path(n).suffix.lower() in IMAGE_SUFFIXES
+                           and (inside is None or inside in Path(n).parts[:-1]))
+            return [decode_image(archive.read(n), channels, f"{path}:{n}") for n in names]
+    except zipfile.BadZipFile:
+        raise DataError(f"{path} is not a readable zip file") from None
 
 
 def load_npz(path: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -166,14 +185,16 @@ def load_images(
     """Real images as uint8 [N, H, W, C] at `image_shape` (None: as stored; tfds and npz
     sources only), with labels where the source has them."""
     kind, target = parse_source(source)
-    if image_shape is None and kind == "folder":
-        raise DataError("an image folder needs an image shape to decode its images at")
+    if image_shape is None and kind in ("folder", "zip"):
+        raise DataError(f"a {kind} of image files needs an image shape to decode its images at")
     if kind == "tfds":
         images, labels = load_tfds(target, split, data_dir, download)
     elif kind == "npz":
         images, labels = load_npz(target)
     else:
-        decoded, labels = load_folder(target, image_shape[-1])
+        decoded, labels = load_folder(target, image_shape[-1]) if kind == "folder" else (load_zip(target, image_shape[-1]), None)
+        if not decoded:
+            raise DataError(f"{source} holds no {'/'.join(sorted(IMAGE_SUFFIXES))} files")
         # Images of mixed sizes are fitted one by one; then the array is uniform.
         images = np.concatenate([fit_to_shape(image[None], image_shape) for image in decoded])
     if max_examples:

@@ -1,5 +1,7 @@
 """Reusable blocks shared by the zoo's networks."""
 
+from ganzoo.layers.image_pool import ImagePool
+from ganzoo.layers.normalization import InstanceNormalization, ReflectionPadding2D
 from ganzoo.layers.pixel_shuffle import PixelShuffle
 
-__all__ = ["PixelShuffle"]
+__all__ = ["ImagePool", "InstanceNormalization", "PixelShuffle", "ReflectionPadding2D"]

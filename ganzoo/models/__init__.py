@@ -2,8 +2,9 @@
 
 from ganzoo.models.base import GAN
 from ganzoo.models.cgan import ConditionalGAN
+from ganzoo.models.cyclegan import CycleGAN
 from ganzoo.models.dcgan import DCGAN
 from ganzoo.models.srgan import SRGAN
 from ganzoo.models.vanilla import VanillaGAN
 
-__all__ = ["GAN", "SRGAN", "ConditionalGAN", "DCGAN", "VanillaGAN"]
+__all__ = ["GAN", "SRGAN", "ConditionalGAN", "CycleGAN", "DCGAN", "VanillaGAN"]

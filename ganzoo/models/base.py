@@ -151,7 +151,7 @@ class GAN(keras.Model):
         self.noise_seed = int(noise_seed)
         # Built here, in the caller's strategy scope: lazily built slots fail under a strategy.
         self.g_optimizer.build(self.generator_variables())
-        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.d_optimizer.build(self.discriminator_variables())
 
     def get_compile_config(self) -> dict[str, Any]:
         if not self.compiled:
@@ -174,6 +174,10 @@ class GAN(keras.Model):
     def generator_variables(self) -> list:
         """What the generator optimizer updates (subclasses with extra G parts extend it)."""
         return self.generator.trainable_variables
+
+    def discriminator_variables(self) -> list:
+        """What the discriminator optimizer updates (models with two discriminators extend it)."""
+        return self.discriminator.trainable_variables
 
     def seed_generator_states(self) -> dict[str, Any]:
         """The state variables of layers that draw their own randomness (Dropout): no Keras

@@ -54,8 +54,8 @@ def build_model(recipe: Recipe, strategy: tf.distribute.Strategy | None = None) 
     with strategy.scope(), dtype_policy(recipe.train.mixed_precision):
         model = create_model(recipe.model.name, recipe.model.preset, **recipe.model.overrides)
         model.compile(
-            g_optimizer=recipe.optimizer.generator.build("optimizer.generator"),
-            d_optimizer=recipe.optimizer.discriminator.build("optimizer.discriminator"),
+            g_optimizer=recipe.optimizer.generator.build("optimizer.generator", recipe.train.steps),
+            d_optimizer=recipe.optimizer.discriminator.build("optimizer.discriminator", recipe.train.steps),
             loss=recipe.train.loss,
             d_steps=recipe.train.d_steps,
             gp_weight=recipe.train.gp_weight,
@@ -172,6 +172,15 @@ def training_data(recipe: Recipe, model: GAN, step: int) -> tuple[tf.data.Datase
         model.preview_lr = (lr[:16].astype("float32") / 127.5 - 1.0)
         dataset = sr_training_dataset(lr, hr, recipe.train.batch_size, recipe.train.seed, start_step=step)
         return dataset, f"{recipe.data.source} ({len(images)} images, {count} {model.hr_patch}px HR patches)"
+    if model.task == "translate":
+        from ganzoo.data.unpaired import load_unpaired, unpaired_dataset
+
+        a, b = load_unpaired(recipe.data.source, model.image_shape, recipe.data.split, recipe.data.data_dir or None,
+                             recipe.data.download, recipe.data.max_examples)
+        # The fixed TensorBoard panel: the same first images of each domain every epoch.
+        model.preview_a, model.preview_b = (x[:8].astype("float32") / 127.5 - 1.0 for x in (a, b))
+        dataset = unpaired_dataset(a, b, recipe.train.batch_size, recipe.train.seed, start_step=step)
+        return dataset, f"{recipe.data.source} ({recipe.data.split}: {len(a)} A and {len(b)} B images)"
     data = load_images(
         recipe.data.source,
         model.image_shape,

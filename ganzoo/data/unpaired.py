@@ -1,0 +1,75 @@
+"""Unpaired two-domain data (CycleGAN): domain A and domain B images of one split, drawn
+independently, as the layout of the CycleGAN datasets has them: trainA/, trainB/, testA/, testB/.
+
+Sources: `tfds:cycle_gan/<pair>` (splits trainA, trainB, testA, testB), `zip:FILE` (those folders
+anywhere inside the archive) or `folder:DIR` (DIR/trainA, DIR/trainB, ...).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from ganzoo.data.pipeline import training_dataset
+from ganzoo.data.sources import (
+    IMAGE_SUFFIXES,
+    decode_image,
+    fit_to_shape,
+    load_tfds,
+    load_zip,
+)
+from ganzoo.errors import DataError
+
+
+def read_folder_domain(root: str, folder: str, channels: int) -> list[np.ndarray]:
+    directory = Path(root) / folder
+    files = sorted(p for p in directory.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if directory.is_dir() else []
+    return [decode_image(p.read_bytes(), channels, str(p)) for p in files]
+
+
+def load_domain(source: str, folder: str, image_shape, data_dir: str | None = None, download: bool = True,
+                max_examples: int = 0) -> np.ndarray:
+    """uint8 [N, H, W, C] images of one domain folder ('trainA', 'testB', ...) at `image_shape`."""
+    kind, _, target = source.partition(":")
+    if kind == "tfds":
+        images = list(load_tfds(target, folder, data_dir, download)[0])
+    elif kind == "zip":
+        images = load_zip(target, image_shape[-1], inside=folder)
+    elif kind == "folder":
+        images = read_folder_domain(target, folder, image_shape[-1])
+    else:
+        raise DataError(f"unpaired data source {source!r} must be 'tfds:cycle_gan/PAIR', 'zip:FILE' or 'folder:DIR'")
+    if not images:
+        raise DataError(f"{source} has no images in a {folder}/ folder (expected trainA/, trainB/, testA/, testB/)")
+    if max_examples:
+        images = images[:max_examples]
+    return np.concatenate([fit_to_shape(image[None], image_shape) for image in images])
+
+
+def load_unpaired(source: str, image_shape, split: str = "train", data_dir: str | None = None, download: bool = True,
+                  max_examples: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(domain A, domain B) images of `split` ('train' or 'test')."""
+    return tuple(load_domain(source, f"{split}{domain}", image_shape, data_dir, download, max_examples) for domain in "AB")
+
+
+def unpaired_dataset(a: np.ndarray, b: np.ndarray, batch_size: int, seed: int, start_step: int = 0,
+                     flip: bool = True) -> tf.data.Dataset:
+    """(A batch, B batch) in [-1, 1] for steps start_step, start_step + 1, ...: each domain in its
+    own stateless order (so A and B pair up differently every epoch), with stateless random
+    horizontal flips seeded by the step, so a resumed run sees the same batches."""
+    stream_a = training_dataset(a, batch_size, seed, start_step)
+    stream_b = training_dataset(b, batch_size, seed + 1, start_step)
+    steps = tf.data.Dataset.range(start_step, 2**62)
+
+    def augment(step, batch_a, batch_b):
+        if not flip:
+            return batch_a, batch_b
+        seed_a = tf.stack([tf.cast(seed, tf.int64), 2 * step])
+        seed_b = tf.stack([tf.cast(seed, tf.int64), 2 * step + 1])
+        return (tf.image.stateless_random_flip_left_right(batch_a, seed_a),
+                tf.image.stateless_random_flip_left_right(batch_b, seed_b))
+
+    dataset = tf.data.Dataset.zip((steps, stream_a, stream_b))
+    return dataset.map(augment, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)

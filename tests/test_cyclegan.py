@@ -1,0 +1,150 @@
+"""CycleGAN: the history pool, the loss pieces against hand computation, the learning-rate
+schedule, unpaired data, translation of any allowed size, and a short training on real faces and
+anime faces that lowers the cycle loss."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import REPO, SHARED_DATA
+
+import ganzoo
+from ganzoo import losses
+from ganzoo.data.unpaired import load_unpaired, unpaired_dataset
+from ganzoo.errors import DataError, GanzooError
+from ganzoo.layers import ImagePool, InstanceNormalization, ReflectionPadding2D
+from ganzoo.recipes import load_recipe
+from ganzoo.training import load_trained_model, train
+from ganzoo.training.schedules import HoldThenLinearDecay
+
+FACE2ANIME = SHARED_DATA / "cyclegan" / "face2anime_64.zip"
+
+
+def seed(i: int) -> tf.Tensor:
+    return tf.constant([3, i], tf.int64)
+
+
+def test_image_pool_fills_first_then_swaps_about_half_the_time():
+    pool = ImagePool(4)
+    pool.build((None, 1))
+    first = pool(tf.constant([[1.0], [2.0], [3.0]]), seed(0)).numpy()
+    np.testing.assert_array_equal(first, [[1.0], [2.0], [3.0]])  # filling: the inputs come back
+    assert int(pool.count.numpy()) == 3
+    second = pool(tf.constant([[4.0], [5.0]]), seed(1)).numpy()
+    assert second[0, 0] == 4.0  # the 4th image still fills the pool
+    assert int(pool.count.numpy()) == 4
+    returned_old = 0
+    for i in range(2, 402):
+        new = 100.0 + i
+        before = set(pool.images.numpy()[:, 0])
+        out = float(pool(tf.constant([[new]]), seed(i)).numpy()[0, 0])
+        after = set(pool.images.numpy()[:, 0])
+        if out == new:
+            assert after == before  # the new image is returned, the pool is unchanged
+        else:
+            returned_old += 1
+            assert out in before and after == (before - {out}) | {new}  # swapped for a stored one
+    assert 160 <= returned_old <= 240, returned_old  # probability 1/2 over 400 draws
+    assert int(pool.count.numpy()) == 4
+
+
+def test_image_pool_of_size_zero_passes_images_through_and_is_deterministic():
+    images = tf.random.uniform((3, 2, 2, 1))
+    empty = ImagePool(0)
+    empty.build(images.shape)
+    np.testing.assert_array_equal(empty(images, seed(0)), images)
+    runs = []
+    for _ in range(2):
+        pool = ImagePool(2)
+        pool.build(images.shape)
+        runs.append([pool(images + k, seed(k)).numpy() for k in range(5)])
+    np.testing.assert_array_equal(np.array(runs[0]), np.array(runs[1]))
+
+
+def test_instance_norm_and_reflection_padding_against_numpy():
+    x = np.random.default_rng(0).normal(3.0, 2.0, (2, 5, 6, 3)).astype("float32")
+    y = InstanceNormalization(epsilon=1e-5)(x).numpy()
+    mean, var = x.mean(axis=(1, 2), keepdims=True), x.var(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(y, (x - mean) / np.sqrt(var + 1e-5), atol=1e-5)
+    padded = ReflectionPadding2D(2)(x).numpy()
+    np.testing.assert_array_equal(padded, np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="reflect"))
+
+
+def test_loss_pieces_and_schedule_against_hand_computed_values():
+    target = np.array([[[0.0, 1.0]], [[2.0, -2.0]]], np.float32)
+    output = np.array([[[1.0, 1.0]], [[0.0, 0.0]]], np.float32)
+    np.testing.assert_allclose(losses.mean_absolute_error(target, output), [0.5, 2.0])
+    logits = np.array([[0.0, 2.0], [1.0, 1.0]], np.float32)
+    np.testing.assert_allclose(losses.least_squares_generator(logits), [1.0, 0.0])  # mean (D - 1)^2
+    np.testing.assert_allclose(losses.lsgan_discriminator(logits, logits), [0.5 * (1.0 + 2.0), 0.5 * (0.0 + 1.0)])
+    schedule = HoldThenLinearDecay(2e-4, 100)
+    rates = [float(schedule(step)) for step in (0, 50, 75, 100, 150)]
+    np.testing.assert_allclose(rates, [2e-4, 2e-4, 1e-4, 0.0, 0.0], atol=1e-12)
+
+
+def test_first_step_logs_equal_the_losses_computed_by_hand():
+    keras.utils.set_random_seed(1)
+    model = ganzoo.create_model("cyclegan", "tiny")
+    model.compile(jit_compile=False)
+    rng = np.random.default_rng(0)
+    a, b = (rng.uniform(-1, 1, (4, 32, 32, 3)).astype("float32") for _ in range(2))
+    G, F = model.generator, model.generator_ba  # noqa: N806
+    D_b, D_a = model.discriminator, model.discriminator_a  # noqa: N806
+    l1 = lambda x, y: np.mean(np.abs(x - y.numpy()), axis=(1, 2, 3))  # noqa: E731
+    cycle = l1(a, F(G(a))) + l1(b, G(F(b)))
+    identity = l1(a, F(a)) + l1(b, G(b))
+    adversarial = np.mean((D_b(G(a)).numpy() - 1) ** 2, axis=(1, 2, 3)) + np.mean((D_a(F(b)).numpy() - 1) ** 2, axis=(1, 2, 3))
+    logs = model.fit(tf.data.Dataset.from_tensors((a, b)), epochs=1, verbose=0).history
+    assert logs["cycle_loss"][0] == pytest.approx(cycle.mean(), rel=1e-4)
+    assert logs["identity_loss"][0] == pytest.approx(identity.mean(), rel=1e-4)
+    assert logs["g_loss"][0] == pytest.approx((adversarial + 10 * (cycle + 0.5 * identity)).mean(), rel=1e-4)
+    assert int(model.pool_a.count.numpy()) == 4 and int(model.pool_b.count.numpy()) == 4
+
+
+def test_translate_any_allowed_size_and_name_a_wrong_one():
+    model = ganzoo.create_model("cyclegan", "tiny")
+    images = np.random.default_rng(0).integers(0, 256, (2, 20, 12, 3), dtype=np.uint8)
+    for direction in ("a2b", "b2a"):
+        out = model.translate(images, direction)
+        assert out.shape == images.shape and out.dtype == np.uint8
+    np.testing.assert_array_equal(model.translate(images[0], "b2a"), model.translate(images, "b2a")[0])
+    with pytest.raises(GanzooError, match="image is 18x12x3: cyclegan needs 3 channels and a height and width that are multiples of 4"):
+        model.translate(images[:, :18])
+    with pytest.raises(ValueError, match="direction must be 'a2b' or 'b2a'"):
+        model.translate(images, "ab")
+    with pytest.raises(GanzooError, match="does not sample from noise"):
+        model.generate(2)
+
+
+def test_unpaired_data_from_the_zip_is_resumable(tmp_path):
+    a, b = load_unpaired(f"zip:{FACE2ANIME}", (32, 32, 3), split="test")
+    assert a.shape == b.shape == (200, 32, 32, 3) and a.dtype == np.uint8
+    assert abs(float(a.mean()) - float(b.mean())) > 1.0  # two different domains
+    whole = [(x.numpy(), y.numpy()) for x, y in unpaired_dataset(a, b, 8, seed=5).take(4)]
+    resumed = [(x.numpy(), y.numpy()) for x, y in unpaired_dataset(a, b, 8, seed=5, start_step=3).take(1)]
+    np.testing.assert_array_equal(whole[3][0], resumed[0][0])
+    np.testing.assert_array_equal(whole[3][1], resumed[0][1])
+    with pytest.raises(DataError, match="no images in a trainA/ folder"):
+        load_unpaired(f"folder:{tmp_path}", (32, 32, 3))
+
+
+def test_short_training_on_faces_and_anime_lowers_the_cycle_loss(tmp_path):
+    recipe = load_recipe(REPO / "recipes" / "cyclegan_face2anime.toml", [
+        "model.preset=tiny", f'data.source="zip:{FACE2ANIME}"', "train.steps=120", "train.steps_per_epoch=20",
+        "train.batch_size=4", "train.jit_compile=false", "optimizer.generator.learning_rate=1e-3",
+        "optimizer.discriminator.learning_rate=1e-3", "logging.log_every_steps=20"])
+    run_dir = train(recipe, out=tmp_path, verbose=0)
+    history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+    cycle = [h["cycle_loss"] for h in history if "cycle_loss" in h]
+    print(f"cycle loss per 20 steps: {np.round(cycle, 3).tolist()}")
+    assert cycle[-1] < 0.7 * cycle[0], cycle
+    model = load_trained_model(run_dir)
+    lr = model.g_optimizer.learning_rate
+    assert float(lr) == pytest.approx(0.0, abs=1e-9)  # linearly to zero at the last step
+    panel = (run_dir / "samples.png").read_bytes()
+    image = tf.io.decode_png(panel).numpy()
+    assert image.shape[1] >= 6 * 32  # six columns: A, G(A), F(G(A)), B, F(B), G(F(B))
