@@ -212,6 +212,29 @@ def upscale(run, images, out, tile) -> None:
         click.echo(f"wrote {target}")
 
 
+@main.command()
+@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True)
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
+@one_line_errors
+def translate(run, images, direction, out) -> None:
+    """Translate IMAGES (PNG/JPEG, any size) with RUN's translation model (cyclegan)."""
+    from ganzoo.errors import GanzooError
+    from ganzoo.images import atomic_write_bytes, encode_png
+    from ganzoo.metrics.super_resolution import read_rgb
+    from ganzoo.training import load_trained_model
+
+    model = load_trained_model(run)
+    if not hasattr(model, "translate_any_size"):
+        raise GanzooError(f"{run} holds a {type(model).__name__}, not a translation model")
+    out.mkdir(parents=True, exist_ok=True)
+    for image in images:
+        target = out / f"{image.stem}_{direction}.png"
+        atomic_write_bytes(target, encode_png(model.translate_any_size(read_rgb(image), direction)))
+        click.echo(f"wrote {target}")
+
+
 @main.group()
 def metrics() -> None:
     """Feature extractors for the metrics."""

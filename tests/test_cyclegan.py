@@ -5,17 +5,22 @@ anime faces that lowers the cycle loss."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from click.testing import CliRunner
 from conftest import REPO, SHARED_DATA
 
 import ganzoo
 from ganzoo import losses
+from ganzoo.cli import main
 from ganzoo.data.unpaired import load_unpaired, unpaired_dataset
 from ganzoo.errors import DataError, GanzooError
+from ganzoo.export.tflite import TFLITE_MODES, run_tflite
 from ganzoo.layers import ImagePool, InstanceNormalization, ReflectionPadding2D
 from ganzoo.recipes import load_recipe
 from ganzoo.training import load_trained_model, train
@@ -148,3 +153,59 @@ def test_short_training_on_faces_and_anime_lowers_the_cycle_loss(tmp_path):
     panel = (run_dir / "samples.png").read_bytes()
     image = tf.io.decode_png(panel).numpy()
     assert image.shape[1] >= 6 * 32  # six columns: A, G(A), F(G(A)), B, F(B), G(F(B))
+
+
+def test_export_both_directions_as_signatures_and_tflite_files_verified(tmp_path):
+    keras.utils.set_random_seed(2)
+    model = ganzoo.create_model("cyclegan", "tiny")
+    model.compile()
+    model_file = tmp_path / "cyclegan.keras"
+    model.save(model_file)
+    base = tmp_path / "saved_models"
+    result = CliRunner().invoke(main, ["export", str(model_file), "--base", str(base), "--tflite", ",".join(TFLITE_MODES)])
+    assert result.exit_code == 0, result.output
+    version = base / "cyclegan" / "1"
+    assert sorted(p.name for p in (version / "tflite").iterdir()) == sorted(
+        f"cyclegan.{d}.{m}.tflite" for d in ("a2b", "b2a") for m in TFLITE_MODES)
+    # verify-export loads every artifact in a fresh process, as a server or a phone would.
+    verified = subprocess.run([sys.executable, "-m", "ganzoo.cli", "verify-export", str(version)], capture_output=True, text=True)
+    print(verified.stdout)
+    assert verified.returncode == 0, verified.stdout + verified.stderr[-2000:]
+    rows = [line.split() for line in verified.stdout.splitlines()[1:] if line.strip()]
+    assert len(rows) == 3 + 2 * len(TFLITE_MODES) and all(row[-1] == "ok" for row in rows)
+
+    loaded = tf.saved_model.load(str(version))
+    assert set(loaded.signatures) == {"serving_default", "a2b", "b2a"}
+    images = np.random.default_rng(1).integers(0, 256, (3, 16, 24, 3), dtype=np.uint8)
+    for direction in ("a2b", "b2a"):
+        served = loaded.signatures[direction](image=tf.constant(images))["images"].numpy()
+        assert np.abs(served.astype(int) - model.translate(images, direction).astype(int)).max() <= 1
+        x = images.astype(np.float32) / 127.5 - 1.0
+        tflite = run_tflite(version / "tflite" / f"cyclegan.{direction}.float32.tflite", {"image": x})["images"]
+        np.testing.assert_allclose(tflite, model.translator(direction)(x), atol=1e-4)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="image must be a uint8 tensor .* multiples of 4"):
+        loaded.signatures["b2a"](image=tf.constant(images[:, :14]))
+
+
+def test_translate_command_writes_images_of_any_size(tmp_path):
+    keras.utils.set_random_seed(3)
+    model = ganzoo.create_model("cyclegan", "tiny")
+    model.compile()
+    model.save(tmp_path / "m.keras")
+    rng = np.random.default_rng(0)
+    inputs = []
+    for name, shape in (("odd", (23, 17, 3)), ("wide", (12, 40, 3))):
+        image = rng.integers(0, 256, shape, dtype=np.uint8)
+        (tmp_path / f"{name}.png").write_bytes(tf.io.encode_png(image).numpy())
+        inputs.append((name, image))
+    result = CliRunner().invoke(main, ["translate", str(tmp_path / "m.keras"), "--direction", "b2a", "--out", str(tmp_path / "out"),
+                                       *(str(tmp_path / f"{name}.png") for name, _ in inputs)])
+    assert result.exit_code == 0, result.output
+    for name, image in inputs:
+        written = tf.io.decode_png((tmp_path / "out" / f"{name}_b2a.png").read_bytes()).numpy()
+        assert written.shape == image.shape
+        np.testing.assert_array_equal(written, model.translate_any_size(image, "b2a"))
+    # A size that is already allowed is translated as it is.
+    np.testing.assert_array_equal(model.translate_any_size(inputs[1][1], "b2a"), model.translate(inputs[1][1], "b2a"))
+    result = CliRunner().invoke(main, ["translate", str(tmp_path / "m.keras"), "--out", str(tmp_path / "o"), str(tmp_path / "m.keras")])
+    assert result.exit_code == 1 and "cannot read image" in result.output and "Traceback" not in result.output

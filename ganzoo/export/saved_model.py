@@ -8,7 +8,8 @@ Signatures (pre- and post-processing inside the graph, so clients never rescale)
 - `sample_png`: like `sample`, returns `png_bytes` (TF Serving's REST API base64-wraps string
   outputs whose name ends in `_bytes`)
 Bad input fails inside the graph with an InvalidArgument error that names the input.
-Super-resolution models (srgan) get image-to-image signatures instead: see super_resolution.py.
+Super-resolution models (srgan) and translation models (cyclegan) get image-to-image signatures
+instead: see super_resolution.py and translation.py.
 """
 
 from __future__ import annotations
@@ -134,26 +135,19 @@ def export_saved_model(
     model_dir.mkdir(parents=True, exist_ok=True)
     staging = model_dir / f".staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
-    super_resolution = model.task == "super_resolution"
-    if super_resolution:
-        from ganzoo.export.super_resolution import (
-            sr_example_inputs,
-            sr_reference,
-            sr_serving_functions,
-        )
+    functions, warmup_inputs, reference = task_export(model)
     archive = keras.export.ExportArchive()
     archive.track(model.sampling_generator)
-    for endpoint, function in (sr_serving_functions(model) if super_resolution else serving_functions(model)).items():
+    if model.task == "translate":
+        archive.track(model.generator_ba)
+    for endpoint, function in functions.items():
         archive.add_endpoint(endpoint, function)
     archive.write_out(str(staging), verbose=False)
-    if super_resolution:
-        (staging / "assets.extra").mkdir(parents=True, exist_ok=True)
-        np.savez(staging / "assets.extra" / REFERENCE_FILE, **sr_reference(model))
-    else:
-        write_reference(model, staging / "assets.extra")
+    (staging / "assets.extra").mkdir(parents=True, exist_ok=True)
+    np.savez(staging / "assets.extra" / REFERENCE_FILE, **reference)
     from ganzoo.export.serving import write_warmup_requests
 
-    write_warmup_requests(staging / "assets.extra", sr_example_inputs(model) if super_resolution else example_inputs(model, count=2))
+    write_warmup_requests(staging / "assets.extra", warmup_inputs)
     if tflite_modes:
         from ganzoo.export.tflite import export_tflite
 
@@ -168,9 +162,21 @@ def export_saved_model(
                 raise
 
 
-def write_reference(model: GAN, directory: Path) -> None:
+def task_export(model: GAN) -> tuple[dict, dict, dict]:
+    """(serving functions, warmup request inputs, Keras reference outputs) for the model's task."""
+    if model.task == "super_resolution":
+        from ganzoo.export.super_resolution import sr_example_inputs, sr_reference, sr_serving_functions
+
+        return sr_serving_functions(model), sr_example_inputs(model), sr_reference(model)
+    if model.task == "translate":
+        from ganzoo.export.translation import translation_example_inputs, translation_reference, translation_serving_functions
+
+        return translation_serving_functions(model), translation_example_inputs(model), translation_reference(model)
+    return serving_functions(model), example_inputs(model, count=2), generation_reference(model)
+
+
+def generation_reference(model: GAN) -> dict[str, np.ndarray]:
     """Keras' own outputs for the example inputs, so verify-export needs no Keras model."""
-    directory.mkdir(parents=True, exist_ok=True)
     inputs = example_inputs(model)
     generate, sample = inputs["generate"], inputs["sample"]
     reference = {
@@ -179,4 +185,4 @@ def write_reference(model: GAN, directory: Path) -> None:
         **{f"sample_{k}": v for k, v in sample.items()},
         "sample_images": model.generate(int(sample["num_samples"]), seed=int(sample["seed"]), labels=sample.get("label")),
     }
-    np.savez(directory / REFERENCE_FILE, **reference)
+    return reference

@@ -31,12 +31,13 @@ def parse_modes(text: str) -> list[str]:
     return modes
 
 
-def tflite_function(model: GAN):
+def tflite_function(model: GAN, generator=None):
     """latent float32 [batch, latent_dim] (+ label int32 [batch]) -> images float32 [-1, 1],
-    batch size free."""
-    generator = model.sampling_generator
-    if model.task == "super_resolution":  # LR float32 [batch, h, w, 3] in [-1, 1], any size
-        spec = tf.TensorSpec([None, None, None, 3], tf.float32, name="image")
+    batch size free. Image-to-image models: image float32 [batch, h, w, C] in [-1, 1], any size."""
+    generator = generator or model.sampling_generator
+    if model.task in ("super_resolution", "translate"):
+        channels = model.image_shape[-1]
+        spec = tf.TensorSpec([None, None, None, channels], tf.float32, name="image")
         return tf.function(lambda image: {"images": generator(image, training=False)}, input_signature=[spec])
     specs = [tf.TensorSpec([None, model.latent_dim], tf.float32, name="latent")]
     if model.num_classes:
@@ -48,10 +49,11 @@ def tflite_function(model: GAN):
 def representative_inputs(model: GAN) -> list[dict[str, np.ndarray]]:
     """int8 calibration: latents from the model's own prior (and every class in turn); for
     super-resolution, LR patches of smooth random images (no training data at export time)."""
-    if model.task == "super_resolution":
+    if model.task in ("super_resolution", "translate"):
         rng = np.random.default_rng(7)
-        coarse = rng.uniform(-1, 1, (REPRESENTATIVE_SAMPLES, 4, 4, 3)).astype("float32")
-        patches = tf.image.resize(coarse, (24, 24), method="bicubic").numpy().clip(-1, 1)
+        size = 24 if model.task == "super_resolution" else model.image_shape[0]
+        coarse = rng.uniform(-1, 1, (REPRESENTATIVE_SAMPLES, 4, 4, model.image_shape[-1])).astype("float32")
+        patches = tf.image.resize(coarse, (size, size), method="bicubic").numpy().clip(-1, 1)
         return [{"image": patches[i : i + 1]} for i in range(REPRESENTATIVE_SAMPLES)]
     latents = latents_for_seed(REPRESENTATIVE_SAMPLES, model.latent_dim, seed=7).numpy()
     samples = []
@@ -63,15 +65,16 @@ def representative_inputs(model: GAN) -> list[dict[str, np.ndarray]]:
     return samples
 
 
-def convert(model: GAN, mode: str) -> bytes:
+def convert(model: GAN, mode: str, generator=None) -> bytes:
     # Converting from a SavedModel freezes the weights into constants (from concrete
     # functions they stay resource variables, which int8 calibration cannot read).
     import keras
 
+    generator = generator or model.sampling_generator
     with tempfile.TemporaryDirectory() as staging:
         archive = keras.export.ExportArchive()
-        archive.track(model.sampling_generator)
-        archive.add_endpoint("serving_default", tflite_function(model))
+        archive.track(generator)
+        archive.add_endpoint("serving_default", tflite_function(model, generator))
         archive.write_out(staging, verbose=False)
         return _convert_saved_model(staging, model, mode)
 
@@ -95,14 +98,19 @@ def _convert_saved_model(saved_model_dir: str, model: GAN, mode: str) -> bytes:
 
 
 def export_tflite(model: GAN, directory: Path, modes: list[str], name: str | None = None) -> list[Path]:
-    """One `<name>.<mode>.tflite` per mode under <directory>/tflite/."""
+    """One `<name>.<mode>.tflite` per mode under <directory>/tflite/; translation models, one
+    `<name>.<direction>.<mode>.tflite` per direction and mode."""
     out = Path(directory) / TFLITE_DIR
     out.mkdir(parents=True, exist_ok=True)
+    networks = {"": model.sampling_generator}
+    if model.task == "translate":
+        networks = {f".{direction}": model.translator(direction) for direction in ("a2b", "b2a")}
     paths = []
-    for mode in modes:
-        path = out / f"{name or model.registry_name}.{mode}.tflite"
-        atomic_write_bytes(path, convert(model, mode))
-        paths.append(path)
+    for suffix, network in networks.items():
+        for mode in modes:
+            path = out / f"{name or model.registry_name}{suffix}.{mode}.tflite"
+            atomic_write_bytes(path, convert(model, mode, network))
+            paths.append(path)
     return paths
 
 

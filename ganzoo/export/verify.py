@@ -87,6 +87,8 @@ def verify_export(version_dir: str | Path, threads: int = 2) -> list[Check]:
     reference = dict(np.load(reference_path))
     if "image" in reference:
         return verify_super_resolution(version_dir, reference, threads)
+    if "translate_input" in reference:
+        return verify_translation(version_dir, reference, threads)
     images = reference["images"]
     inputs = {k: reference[k] for k in ("latent", "label") if k in reference}
     sample = {k[len("sample_"):]: tf.constant(v) for k, v in reference.items() if k.startswith("sample_") and k != "sample_images"}
@@ -132,6 +134,25 @@ def verify_super_resolution(version_dir: Path, reference: dict, threads: int) ->
         mode = path.name.rsplit(".", 2)[-2]
         outputs = run_tflite(path, {"image": lr}, threads=threads)
         checks.append(compare("serving_default", f"tflite {mode}", outputs["images"], expected, GATES[mode]))
+    return checks
+
+
+def verify_translation(version_dir: Path, reference: dict, threads: int) -> list[Check]:
+    """Each direction's SavedModel signature (and serving_default = a2b) and each
+    `<name>.<direction>.<mode>.tflite` against the Keras generators."""
+    import tensorflow as tf
+
+    image, x = tf.constant(reference["translate_uint8"]), reference["translate_input"]
+    signatures = tf.saved_model.load(str(version_dir)).signatures
+    checks = []
+    for signature, direction in (("a2b", "a2b"), ("b2a", "b2a"), ("serving_default", "a2b")):
+        served = from_uint8(signatures[signature](image=image)["images"])
+        expected = from_uint8(to_uint8(reference[f"{direction}_images"]))
+        checks.append(compare(signature, "saved_model", served, expected, GATES["saved_model_uint8"]))
+    for path in sorted((version_dir / TFLITE_DIR).glob("*.tflite")):
+        direction, mode = path.name.rsplit(".", 3)[-3:-1]
+        outputs = run_tflite(path, {"image": x}, threads=threads)
+        checks.append(compare(direction, f"tflite {mode}", outputs["images"], reference[f"{direction}_images"], GATES[mode]))
     return checks
 
 

@@ -196,6 +196,17 @@ class CycleGAN(GAN):
         out = np.concatenate(out)
         return out[0] if single else out
 
+    def translate_any_size(self, image: np.ndarray, direction: str = "a2b") -> np.ndarray:
+        """uint8 [h, w, C] of any size: mirrored out to the next multiple of 4, translated, and
+        cropped back (mirroring keeps the added border's statistics like the image's own)."""
+        step = 2**DOWNSAMPLINGS
+        height, width = image.shape[:2]
+        pad_h, pad_w = -height % step, -width % step
+        if pad_h >= height or pad_w >= width:  # np.pad "reflect" needs more pixels than it adds
+            raise GanzooError(f"image is {height}x{width}: cyclegan needs at least {step}x{step} pixels")
+        padded = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="reflect")
+        return self.translate(padded, direction)[:height, :width]
+
     def generate(self, num_or_latents, seed=None, labels=None, batch_size: int = 256) -> np.ndarray:
         raise GanzooError("cyclegan translates images (model.translate, ganzoo translate); it does not sample from noise")
 
