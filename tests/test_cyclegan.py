@@ -97,9 +97,9 @@ def test_first_step_logs_equal_the_losses_computed_by_hand():
     model.compile(jit_compile=False)
     rng = np.random.default_rng(0)
     a, b = (rng.uniform(-1, 1, (4, 32, 32, 3)).astype("float32") for _ in range(2))
-    G, F = model.generator, model.generator_ba  # noqa: N806
-    D_b, D_a = model.discriminator, model.discriminator_a  # noqa: N806
-    l1 = lambda x, y: np.mean(np.abs(x - y.numpy()), axis=(1, 2, 3))  # noqa: E731
+    G, F = model.generator, model.generator_ba
+    D_b, D_a = model.discriminator, model.discriminator_a
+    l1 = lambda x, y: np.mean(np.abs(x - y.numpy()), axis=(1, 2, 3))
     cycle = l1(a, F(G(a))) + l1(b, G(F(b)))
     identity = l1(a, F(a)) + l1(b, G(b))
     adversarial = np.mean((D_b(G(a)).numpy() - 1) ** 2, axis=(1, 2, 3)) + np.mean((D_a(F(b)).numpy() - 1) ** 2, axis=(1, 2, 3))

@@ -59,7 +59,7 @@ def checked_count(num_samples):
 
 def checked_labels(label, num_classes: int, batch):
     message = f"label must be an int32 tensor of shape [batch] with values in [0, {num_classes})"
-    in_range = lambda y: tf.reduce_all((y >= 0) & (y < num_classes))  # noqa: E731
+    in_range = lambda y: tf.reduce_all((y >= 0) & (y < num_classes))
     label = checked(label, 1, message, [lambda y: tf.equal(tf.size(y), batch), in_range])
     return tf.ensure_shape(label, [None])
 
@@ -93,7 +93,7 @@ def serving_functions(model: GAN) -> dict[str, tf.types.experimental.GenericFunc
     latent_specs = [tf.TensorSpec(None, tf.float32, name="latent")] + label_spec
     sample_specs = [tf.TensorSpec(None, tf.int64, name="seed"), tf.TensorSpec(None, tf.int32, name="num_samples")]
     sample_specs += label_spec
-    encode_pngs = lambda images: tf.map_fn(tf.io.encode_png, to_uint8_images(images), fn_output_signature=tf.string)  # noqa: E731
+    encode_pngs = lambda images: tf.map_fn(tf.io.encode_png, to_uint8_images(images), fn_output_signature=tf.string)
 
     def endpoint(make_images, specs, outputs):
         return tf.function(lambda *inputs: outputs(make_images(*inputs)), input_signature=specs)
@@ -165,11 +165,19 @@ def export_saved_model(
 def task_export(model: GAN) -> tuple[dict, dict, dict]:
     """(serving functions, warmup request inputs, Keras reference outputs) for the model's task."""
     if model.task == "super_resolution":
-        from ganzoo.export.super_resolution import sr_example_inputs, sr_reference, sr_serving_functions
+        from ganzoo.export.super_resolution import (
+            sr_example_inputs,
+            sr_reference,
+            sr_serving_functions,
+        )
 
         return sr_serving_functions(model), sr_example_inputs(model), sr_reference(model)
     if model.task == "translate":
-        from ganzoo.export.translation import translation_example_inputs, translation_reference, translation_serving_functions
+        from ganzoo.export.translation import (
+            translation_example_inputs,
+            translation_reference,
+            translation_serving_functions,
+        )
 
         return translation_serving_functions(model), translation_example_inputs(model), translation_reference(model)
     return serving_functions(model), example_inputs(model, count=2), generation_reference(model)

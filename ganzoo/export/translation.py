@@ -22,7 +22,7 @@ DIRECTIONS = ("a2b", "b2a")
 def checked_translation_input(image, channels: int, multiple: int):
     message = (f"image must be a uint8 tensor of shape [batch, height, width, {channels}] with height and width "
                f"multiples of {multiple}")
-    sizes_ok = lambda x: tf.reduce_all(tf.math.floormod(tf.shape(x)[1:3], multiple) == 0)  # noqa: E731
+    sizes_ok = lambda x: tf.reduce_all(tf.math.floormod(tf.shape(x)[1:3], multiple) == 0)
     image = checked(image, 4, message, [lambda x: tf.equal(tf.shape(x)[-1], channels), sizes_ok])
     return tf.ensure_shape(image, [None, None, None, channels])
 
