@@ -371,6 +371,24 @@ def bench_sr_command(set_dirs, srresnet_minutes, srgan_minutes, overrides, srres
     click.echo(format_bench_sr(result))
 
 
+@bench.command("cyclegan")
+@click.option("--minutes", default=30.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Wall-clock training budget of recipes/cyclegan_face2anime.toml, compilation included.")
+@click.option("--override", "overrides", multiple=True, metavar="KEY=VALUE", help="Recipe override. Repeatable.")
+@click.option("--classifier-epochs", default=5, show_default=True, type=click.IntRange(min=1))
+@click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@one_line_errors
+def bench_cyclegan_command(minutes, overrides, classifier_epochs, out) -> None:
+    """Train face2anime for a time budget; cycle PSNR and domain-classifier verdicts on the test split."""
+    import platform
+
+    from ganzoo.bench.cyclegan import bench_cyclegan, format_bench_cyclegan
+
+    result = bench_cyclegan(minutes, out, list(overrides), classifier_epochs)
+    click.echo(f"{platform.machine()} {os.cpu_count()} cores; the budget includes graph tracing and XLA compilation")
+    click.echo(format_bench_cyclegan(result))
+
+
 @bench.command("augment")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--data", "data_source", default="tfds:mnist", show_default=True, help="The real labelled dataset.")

@@ -209,3 +209,19 @@ def test_translate_command_writes_images_of_any_size(tmp_path):
     np.testing.assert_array_equal(model.translate_any_size(inputs[1][1], "b2a"), model.translate(inputs[1][1], "b2a"))
     result = CliRunner().invoke(main, ["translate", str(tmp_path / "m.keras"), "--out", str(tmp_path / "o"), str(tmp_path / "m.keras")])
     assert result.exit_code == 1 and "cannot read image" in result.output and "Traceback" not in result.output
+
+
+def test_bench_cyclegan_prints_cycle_psnr_and_domain_verdicts(tmp_path):
+    args = ["bench", "cyclegan", "--minutes", "0.1", "--classifier-epochs", "1", "--out", str(tmp_path),
+            "--override", "model.preset=tiny", "--override", f'data.source="zip:{FACE2ANIME}"',
+            "--override", "train.jit_compile=false", "--override", "train.steps_per_epoch=10"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "200 A and 200 B images" in result.output
+    rows = {line.split()[0] + line.split()[2]: line.split()[3:] for line in lines if line.startswith(("A -> B", "B -> A"))}
+    assert set(rows) == {"AB", "BA"}
+    for called, psnr in rows.values():
+        assert 0.0 <= float(called.rstrip("%")) <= 100.0 and 5.0 < float(psnr) < 60.0
+    steps = int(next(line for line in lines if line.startswith("run ")).split(" steps")[0].split()[-1])
+    assert 0 < steps < 6000  # stopped by the budget, not the recipe's step count
