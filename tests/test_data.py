@@ -85,6 +85,26 @@ def test_corrupt_image_names_the_file(tmp_path):
         load_images(f"folder:{tmp_path}", (4, 4, 3))
 
 
+def test_zip_source_reads_every_image_and_names_a_corrupt_member(tmp_path):
+    import zipfile
+
+    path = tmp_path / "faces.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for i, value in enumerate((10, 250)):
+            archive.writestr(f"faces/{i}.png", tf.io.encode_png(np.full((6, 6, 3), value, np.uint8)).numpy())
+        archive.writestr("faces/readme.txt", "not an image")
+    data = load_images(f"zip:{path}", (4, 4, 3))
+    assert data.images.shape == (2, 4, 4, 3) and data.labels is None
+    assert data.images[0].max() == 10 and data.images[1].min() == 250
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("faces/broken.png", b"\x89PNG not really")
+    with pytest.raises(DataError, match="corrupt or unreadable image: .*faces.zip:faces/broken.png"):
+        load_images(f"zip:{path}", (4, 4, 3))
+    (tmp_path / "bad.zip").write_bytes(b"no zip")
+    with pytest.raises(DataError, match="not a readable zip file"):
+        load_images(f"zip:{tmp_path / 'bad.zip'}", (4, 4, 3))
+
+
 def test_npz_source(tmp_path):
     path = tmp_path / "d.npz"
     np.savez(path, images=np.random.default_rng(0).random((5, 8, 8)).astype(np.float32), labels=np.arange(5))

@@ -12,8 +12,8 @@ from ganzoo.metrics.classifier import probabilities
 from ganzoo.recipes import load_recipe
 from ganzoo.training import load_trained_model, train
 
-DCGAN_STEPS = 1200  # about four minutes (the recipe's full 3000 steps are better)
-CGAN_STEPS = 600  # about two minutes
+DCGAN_STEPS = 1000  # about three and a half minutes (the recipe's full 3000 steps are better)
+CGAN_STEPS = 500  # under two minutes
 
 
 @pytest.fixture(scope="module")
