@@ -158,7 +158,7 @@ def test_bench_sr_trains_both_stages_for_their_budget_and_prints_psnr_beside_bic
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    stages = {row[0]: row for row in (line.split() for line in lines) if len(row) == 7 and row[1] == "tiny"}
+    stages = {row[0]: row for row in (line.split() for line in lines) if len(row) == 8 and row[1] == "tiny"}
     steps = {name: int(row[3]) for name, row in stages.items()}
     assert set(steps) == {"SRResNet", "SRGAN"}
     assert all(0 < s < 100000 for s in steps.values()), steps  # stopped by the time budget, not the recipe's steps
