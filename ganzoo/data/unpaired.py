@@ -13,20 +13,8 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo.data.pipeline import training_dataset
-from ganzoo.data.sources import (
-    IMAGE_SUFFIXES,
-    decode_image,
-    fit_to_shape,
-    load_tfds,
-    load_zip,
-)
+from ganzoo.data.sources import fit_to_shape, load_folder, load_tfds, load_zip
 from ganzoo.errors import DataError
-
-
-def read_folder_domain(root: str, folder: str, channels: int) -> list[np.ndarray]:
-    directory = Path(root) / folder
-    files = sorted(p for p in directory.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if directory.is_dir() else []
-    return [decode_image(p.read_bytes(), channels, str(p)) for p in files]
 
 
 def load_domain(source: str, folder: str, image_shape, data_dir: str | None = None, download: bool = True,
@@ -38,7 +26,8 @@ def load_domain(source: str, folder: str, image_shape, data_dir: str | None = No
     elif kind == "zip":
         images = load_zip(target, image_shape[-1], inside=folder)
     elif kind == "folder":
-        images = read_folder_domain(target, folder, image_shape[-1])
+        directory = Path(target) / folder
+        images = load_folder(str(directory), image_shape[-1])[0] if directory.is_dir() else []
     else:
         raise DataError(f"unpaired data source {source!r} must be 'tfds:cycle_gan/PAIR', 'zip:FILE' or 'folder:DIR'")
     if not images:

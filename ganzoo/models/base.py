@@ -262,11 +262,12 @@ class GAN(keras.Model):
             images = generator([ops.convert_to_tensor(latents, "float32"), ops.convert_to_tensor(labels, "int32")], training=training)
         return ops.cast(images, "float32")  # mixed precision computes in 16 bits; losses and mixing in 32
 
-    def discriminate(self, images, labels=None, training=True):
+    def discriminate(self, images, labels=None, training=True, discriminator=None):
+        discriminator = discriminator or self.discriminator
         if labels is None:
-            logits = self.discriminator(images, training=training)
+            logits = discriminator(images, training=training)
         else:
-            logits = self.discriminator([ops.convert_to_tensor(images), ops.convert_to_tensor(labels, "int32")], training=training)
+            logits = discriminator([ops.convert_to_tensor(images), ops.convert_to_tensor(labels, "int32")], training=training)
         return ops.cast(logits, "float32")
 
     def scale_loss(self, per_example, local_batch):

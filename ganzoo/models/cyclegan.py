@@ -17,6 +17,7 @@ from keras import layers, ops
 
 from ganzoo import losses
 from ganzoo.errors import GanzooError
+from ganzoo.images import to_uint8
 from ganzoo.layers import ImagePool, InstanceNormalization, ReflectionPadding2D
 from ganzoo.models.base import GAN
 from ganzoo.registry import register_model
@@ -132,6 +133,8 @@ class CycleGAN(GAN):
     def train_step(self, data):
         real_a, real_b = data[0], data[1]
         batch = ops.shape(real_a)[0]
+        d_a = lambda images: self.discriminate(images, discriminator=self.discriminator_a)
+        d_b = lambda images: self.discriminate(images, discriminator=self.discriminator)
         with tf.GradientTape() as g_tape:
             fake_b = self.generate_fake(real_a, generator=self.generator)
             fake_a = self.generate_fake(real_b, generator=self.generator_ba)
@@ -141,8 +144,7 @@ class CycleGAN(GAN):
             if self.identity_weight:
                 identity = (losses.mean_absolute_error(real_a, self.generate_fake(real_a, generator=self.generator_ba))
                             + losses.mean_absolute_error(real_b, self.generate_fake(real_b, generator=self.generator)))
-            adversarial = (losses.least_squares_generator(self.discriminate_with(self.discriminator, fake_b))
-                           + losses.least_squares_generator(self.discriminate_with(self.discriminator_a, fake_a)))
+            adversarial = losses.least_squares_generator(d_b(fake_b)) + losses.least_squares_generator(d_a(fake_a))
             per_example = adversarial + self.cycle_weight * (cycle + self.identity_weight * identity)
             g_loss = self.g_optimizer.scale_loss(self.scale_loss(per_example, batch))
         self.generator_update(g_tape, per_example, g_loss)
@@ -154,18 +156,12 @@ class CycleGAN(GAN):
         pooled_b = self.pool_b(ops.stop_gradient(fake_b), self._step_seed(POOL_STREAM_B))
         pooled_a = self.pool_a(ops.stop_gradient(fake_a), self._step_seed(POOL_STREAM_A))
         with tf.GradientTape() as d_tape:
-            d_per_example = (
-                self.adversarial.discriminator(self.discriminate_with(self.discriminator, real_b),
-                                               self.discriminate_with(self.discriminator, pooled_b))
-                + self.adversarial.discriminator(self.discriminate_with(self.discriminator_a, real_a),
-                                                 self.discriminate_with(self.discriminator_a, pooled_a)))
+            d_per_example = (self.adversarial.discriminator(d_b(real_b), d_b(pooled_b))
+                             + self.adversarial.discriminator(d_a(real_a), d_a(pooled_a)))
             d_loss = self.d_optimizer.scale_loss(self.scale_loss(d_per_example, batch))
         self.apply_gradients(d_tape, d_loss, self.discriminator_variables(), self.d_optimizer)
         self.d_loss_tracker.update_state(d_per_example)
         return self.training_logs()
-
-    def discriminate_with(self, discriminator, images):
-        return ops.cast(discriminator(images, training=True), "float32")
 
     # ------------------------------------------------------------- inference
     def translator(self, direction: str) -> keras.Model:
@@ -191,8 +187,7 @@ class CycleGAN(GAN):
         out = []
         for i in range(0, len(batch), batch_size):
             x = batch[i : i + batch_size].astype("float32") / 127.5 - 1.0
-            y = ops.convert_to_numpy(translator(x, training=False))
-            out.append(np.clip(np.round((y + 1.0) * 127.5), 0, 255).astype(np.uint8))
+            out.append(to_uint8(ops.convert_to_numpy(translator(x, training=False))))
         out = np.concatenate(out)
         return out[0] if single else out
 

@@ -17,6 +17,7 @@ from keras import layers, ops
 
 from ganzoo import losses
 from ganzoo.errors import GanzooError
+from ganzoo.images import to_uint8
 from ganzoo.layers import PixelShuffle
 from ganzoo.models.base import GAN
 from ganzoo.registry import register_model
@@ -162,7 +163,7 @@ class SRGAN(GAN):
         single = lr_uint8.ndim == 3
         batch = lr_uint8[None] if single else lr_uint8
         sr = self.sampling_generator(batch.astype("float32") / 127.5 - 1.0, training=False)
-        out = np.clip(np.round((ops.convert_to_numpy(sr) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+        out = to_uint8(ops.convert_to_numpy(sr))
         return out[0] if single else out
 
     def receptive_margin(self) -> int:

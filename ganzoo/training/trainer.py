@@ -271,7 +271,7 @@ def _train_in_strategy(recipe, strategy, run_dir: Path, write_dir: Path, task: s
             )
     save_model(model, write_dir / runs.MODEL_FILE)
     if is_chief:
-        write_images(run_dir / runs.SAMPLES_FILE, model.preview(64, recipe.train.seed)[0])
+        write_images(run_dir / runs.SAMPLES_FILE, *model.preview(64, recipe.train.seed))
         write_model_card(run_dir)
     return run_dir
 
