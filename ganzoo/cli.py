@@ -71,9 +71,10 @@ def train(recipe, assignments, max_steps, out, resume_dir, run_dir) -> None:
 @click.option("--num", default=64, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--label", type=int, help="Conditional models: the class of every sample (default: classes in turn).")
+@click.option("--truncation", type=click.FloatRange(0, 1), help="Style models: truncation psi (1 = none, 0 = the average image).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="A .png grid or a .npz of uint8 images.")
 @one_line_errors
-def sample(source, num, seed, label, out) -> None:
+def sample(source, num, seed, label, truncation, out) -> None:
     """Generate images from SOURCE (a run directory or a .keras file)."""
     from ganzoo.errors import GanzooError
     from ganzoo.images import write_images
@@ -82,11 +83,55 @@ def sample(source, num, seed, label, out) -> None:
     if out.suffix not in (".png", ".npz"):
         raise GanzooError(f"--out must end in .png or .npz, got {out.name}")
     model = load_trained_model(source)
+    if truncation is not None and model.serving != "style":
+        raise GanzooError(f"--truncation needs a style-based model (stylegan_lite), not {model.registry_name}")
+    extra = {} if truncation is None else {"truncation_psi": truncation}
     try:
-        images = model.generate(num, seed=seed, labels=label)
+        images = model.generate(num, seed=seed, labels=label, **extra)
     except ValueError as error:
         raise GanzooError(f"--label: {error}") from None
     click.echo(f"wrote {write_images(out, images)}")
+
+
+def parse_seeds(text: str) -> list[int]:
+    from ganzoo.errors import GanzooError
+
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise GanzooError(f"seeds must be comma-separated integers, got {text!r}") from None
+    if not seeds:
+        raise GanzooError("give at least one seed")
+    return seeds
+
+
+@main.command("style-mix")
+@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.option("--rows", required=True, help="Seeds whose coarse styles fill each row, e.g. 1,2,3.")
+@click.option("--cols", required=True, help="Seeds whose fine styles fill each column.")
+@click.option("--crossover", default=3, show_default=True, type=click.IntRange(min=1), help="First layer whose w comes from the column.")
+@click.option("--truncation", default=1.0, show_default=True, type=click.FloatRange(0, 1))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="A .png file.")
+@one_line_errors
+def style_mix(run, rows, cols, crossover, truncation, out) -> None:
+    """Style-mixing grid from a stylegan_lite RUN: column images on top, row images on the left."""
+    from ganzoo.training import style_panel
+
+    click.echo(f"wrote {style_panel(run, out, 'mix', rows=parse_seeds(rows), cols=parse_seeds(cols), crossover=crossover, truncation_psi=truncation)}")
+
+
+@main.command()
+@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.option("--seeds", required=True, help="Latent seeds visited in turn, e.g. 1,2,3.")
+@click.option("--steps", default=8, show_default=True, type=click.IntRange(min=2), help="Frames per pair of seeds.")
+@click.option("--truncation", default=1.0, show_default=True, type=click.FloatRange(0, 1))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="A .png strip (one row per pair).")
+@one_line_errors
+def interpolate(run, seeds, steps, truncation, out) -> None:
+    """Latent interpolation strip from a stylegan_lite RUN (straight lines in w between seeds)."""
+    from ganzoo.training import style_panel
+
+    click.echo(f"wrote {style_panel(run, out, 'interpolate', seeds=parse_seeds(seeds), steps=steps, truncation_psi=truncation)}")
 
 
 @main.command()

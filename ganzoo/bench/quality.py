@@ -30,9 +30,13 @@ def bench_quality(models: list[str], datasets: list[str], steps: int, num: int, 
         if not classifier_path(source).is_file():
             train_metric_classifier(source)  # once per dataset; cached for every later run
         for model in models:
-            path = recipes_dir() / f"{model}_mnist.toml"
+            # The model's recipe for this dataset when there is one (stylegan_lite trains 32 px
+            # Fashion-MNIST), else its MNIST recipe with the data source swapped.
+            path = recipes_dir() / f"{model}_{dataset}.toml"
             if not path.is_file():
-                raise GanzooError(f"no recipe {path.name} in {path.parent}")
+                path = recipes_dir() / f"{model}_mnist.toml"
+            if not path.is_file():
+                raise GanzooError(f"no recipe {model}_{dataset}.toml or {path.name} in {path.parent}")
             overrides = [f"data.source={source}", f"train.batch_size={batch}", f'name="{model}_{dataset}_bench"',
                          "evaluation.every_epochs=0"]  # measured once, at the end
             if preset:

@@ -9,7 +9,8 @@ Signatures (pre- and post-processing inside the graph, so clients never rescale)
   outputs whose name ends in `_bytes`)
 Bad input fails inside the graph with an InvalidArgument error that names the input.
 Super-resolution models (srgan) and translation models (cyclegan) get image-to-image signatures
-instead: see super_resolution.py and translation.py.
+instead (super_resolution.py, translation.py); style-based generators add truncation, mapping and
+synthesis signatures (style.py).
 """
 
 from __future__ import annotations
@@ -137,9 +138,8 @@ def export_saved_model(
     shutil.rmtree(staging, ignore_errors=True)
     functions, warmup_inputs, reference = task_export(model)
     archive = keras.export.ExportArchive()
-    archive.track(model.sampling_generator)
-    if model.task == "translate":
-        archive.track(model.generator_ba)
+    for layer in model.serving_layers():
+        archive.track(layer)
     for endpoint, function in functions.items():
         archive.add_endpoint(endpoint, function)
     archive.write_out(str(staging), verbose=False)
@@ -180,6 +180,10 @@ def task_export(model: GAN) -> tuple[dict, dict, dict]:
         )
 
         return translation_serving_functions(model), translation_example_inputs(model), translation_reference(model)
+    if model.serving == "style":
+        from ganzoo.export.style import style_example_inputs, style_reference, style_serving_functions
+
+        return style_serving_functions(model), style_example_inputs(model, count=2), style_reference(model)
     return serving_functions(model), example_inputs(model, count=2), generation_reference(model)
 
 

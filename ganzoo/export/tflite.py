@@ -35,6 +35,10 @@ def tflite_function(model: GAN, generator=None):
     """latent float32 [batch, latent_dim] (+ label int32 [batch]) -> images float32 [-1, 1],
     batch size free. Image-to-image models: image float32 [batch, h, w, C] in [-1, 1], any size."""
     generator = generator or model.sampling_generator
+    if model.serving == "style":
+        from ganzoo.export.style import style_tflite_function
+
+        return style_tflite_function(model)
     if model.task in ("super_resolution", "translate"):
         channels = model.image_shape[-1]
         spec = tf.TensorSpec([None, None, None, channels], tf.float32, name="image")
@@ -59,6 +63,8 @@ def representative_inputs(model: GAN) -> list[dict[str, np.ndarray]]:
     samples = []
     for i in range(REPRESENTATIVE_SAMPLES):
         sample = {"latent": latents[i : i + 1]}
+        if model.serving == "style":  # truncation from 0.5 to 1, the range people sample with
+            sample["truncation_psi"] = np.array(0.5 + 0.5 * i / (REPRESENTATIVE_SAMPLES - 1), np.float32)
         if model.num_classes:
             sample["label"] = np.array([i % model.num_classes], np.int32)
         samples.append(sample)
@@ -73,7 +79,8 @@ def convert(model: GAN, mode: str, generator=None) -> bytes:
     generator = generator or model.sampling_generator
     with tempfile.TemporaryDirectory() as staging:
         archive = keras.export.ExportArchive()
-        archive.track(generator)
+        for layer in [generator] + ([model.w_average] if model.serving == "style" else []):
+            archive.track(layer)
         archive.add_endpoint("serving_default", tflite_function(model, generator))
         archive.write_out(staging, verbose=False)
         return _convert_saved_model(staging, model, mode)

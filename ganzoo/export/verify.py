@@ -89,6 +89,8 @@ def verify_export(version_dir: str | Path, threads: int = 2) -> list[Check]:
         return verify_super_resolution(version_dir, reference, threads)
     if "translate_input" in reference:
         return verify_translation(version_dir, reference, threads)
+    if "style_latent" in reference:
+        return verify_style(version_dir, reference, threads)
     images = reference["images"]
     inputs = {k: reference[k] for k in ("latent", "label") if k in reference}
     sample = {k[len("sample_"):]: tf.constant(v) for k, v in reference.items() if k.startswith("sample_") and k != "sample_images"}
@@ -153,6 +155,37 @@ def verify_translation(version_dir: Path, reference: dict, threads: int) -> list
         direction, mode = path.name.rsplit(".", 3)[-3:-1]
         outputs = run_tflite(path, {"image": x}, threads=threads)
         checks.append(compare(direction, f"tflite {mode}", outputs["images"], reference[f"{direction}_images"], GATES[mode]))
+    return checks
+
+
+def verify_style(version_dir: Path, reference: dict, threads: int) -> list[Check]:
+    """stylegan_lite: every signature (mapping and a style-mixed synthesis too) and each TFLite mode."""
+    import tensorflow as tf
+
+    latent = {"latent": tf.constant(reference["style_latent"]), "truncation_psi": tf.constant(reference["style_psi"])}
+    sample = {"seed": tf.constant(reference["style_sample_seed"]), "num_samples": tf.constant(reference["style_sample_num"]),
+              "truncation_psi": tf.constant(reference["style_psi"])}
+    images, sample_images = reference["style_images"], reference["style_sample_images"]
+    served = lambda x: from_uint8(to_uint8(x))  # noqa: E731
+    signatures = tf.saved_model.load(str(version_dir)).signatures
+    uint8_gate = GATES["saved_model_uint8"]
+    checks = [
+        compare("generate", "saved_model", signatures["generate"](**latent)["images"], images, GATES["saved_model"]),
+        compare("serving_default", "saved_model", from_uint8(signatures["serving_default"](**latent)["images"]),
+                served(images), uint8_gate),
+        compare("sample", "saved_model", from_uint8(signatures["sample"](**sample)["images"]), served(sample_images), uint8_gate),
+        compare("mapping", "saved_model", signatures["mapping"](**latent)["w"], reference["style_w"], GATES["saved_model"]),
+        compare("synthesis", "saved_model", from_uint8(signatures["synthesis"](ws=tf.constant(reference["style_ws"]))["images"]),
+                served(reference["style_mixed_images"]), uint8_gate),
+    ]
+    pngs = signatures["sample_png"](**sample)["png_bytes"].numpy()
+    decoded = np.stack([tf.io.decode_png(png).numpy() for png in pngs])
+    checks.append(compare("sample_png", "saved_model", from_uint8(decoded), served(sample_images), uint8_gate))
+    inputs = {"latent": reference["style_latent"], "truncation_psi": reference["style_psi"]}
+    for path in sorted((version_dir / TFLITE_DIR).glob("*.tflite")):
+        mode = path.name.rsplit(".", 2)[-2]
+        outputs = run_tflite(path, inputs, threads=threads)
+        checks.append(compare("serving_default", f"tflite {mode}", outputs["images"], images, GATES[mode]))
     return checks
 
 

@@ -3,5 +3,30 @@
 from ganzoo.layers.image_pool import ImagePool
 from ganzoo.layers.normalization import InstanceNormalization, ReflectionPadding2D
 from ganzoo.layers.pixel_shuffle import PixelShuffle
+from ganzoo.layers.style import (
+    ConstantInput,
+    ConstantNoise,
+    EqualizedConv2D,
+    EqualizedDense,
+    MinibatchStdDev,
+    ModulatedConv2D,
+    NoiseInjection,
+    NormalizeLatent,
+    WAverage,
+)
 
-__all__ = ["ImagePool", "InstanceNormalization", "PixelShuffle", "ReflectionPadding2D"]
+__all__ = [
+    "ConstantInput",
+    "ConstantNoise",
+    "EqualizedConv2D",
+    "EqualizedDense",
+    "ImagePool",
+    "InstanceNormalization",
+    "MinibatchStdDev",
+    "ModulatedConv2D",
+    "NoiseInjection",
+    "NormalizeLatent",
+    "PixelShuffle",
+    "ReflectionPadding2D",
+    "WAverage",
+]

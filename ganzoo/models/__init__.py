@@ -5,6 +5,7 @@ from ganzoo.models.cgan import ConditionalGAN
 from ganzoo.models.cyclegan import CycleGAN
 from ganzoo.models.dcgan import DCGAN
 from ganzoo.models.srgan import SRGAN
+from ganzoo.models.stylegan_lite import StyleGANLite
 from ganzoo.models.vanilla import VanillaGAN
 
-__all__ = ["GAN", "SRGAN", "ConditionalGAN", "CycleGAN", "DCGAN", "VanillaGAN"]
+__all__ = ["GAN", "SRGAN", "StyleGANLite", "ConditionalGAN", "CycleGAN", "DCGAN", "VanillaGAN"]

@@ -56,6 +56,7 @@ class GAN(keras.Model):
     registry_name: str | None = None
     num_classes: int = 0  # conditional models set it: data then yields (images, labels)
     task: str = "generate"  # "super_resolution" (srgan): data yields (LR, HR); no sampling from noise
+    serving: str = "latent"  # the export signatures of a "generate" model: "latent" or "style" (stylegan_lite)
 
     def __init__(self, ema_decay: float = 0.0, **kwargs):
         super().__init__(**kwargs)
@@ -83,6 +84,10 @@ class GAN(keras.Model):
             self.ema_generator.set_weights(self.generator.get_weights())
             self.ema_generator.trainable = False
         self.built = True
+
+    def serving_layers(self) -> list:
+        """What an export tracks: the networks (and buffers) its signatures read."""
+        return [self.sampling_generator]
 
     @property
     def sampling_generator(self) -> keras.Model:
@@ -388,3 +393,7 @@ class GAN(keras.Model):
     def preview(self, count: int, seed: int) -> tuple[np.ndarray, int | None]:
         """The fixed grid TensorBoard shows every epoch: (images, columns)."""
         return self.generate(count, seed=seed), None
+
+    def extra_previews(self, seed: int) -> dict[str, tuple[np.ndarray, int | None]]:
+        """More TensorBoard panels, by name (stylegan_lite: style mixing, interpolation)."""
+        return {}

@@ -164,6 +164,9 @@ class CycleGAN(GAN):
         return self.training_logs()
 
     # ------------------------------------------------------------- inference
+    def serving_layers(self) -> list:
+        return [self.generator, self.generator_ba]
+
     def translator(self, direction: str) -> keras.Model:
         if direction == "a2b":
             return self.generator

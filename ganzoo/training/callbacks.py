@@ -144,6 +144,8 @@ class TrainingLogger(keras.callbacks.Callback):
                 tf.summary.scalar(f"epoch/{name}", value, step=step)
             if finite(logs):
                 tf.summary.image("samples", self.sample_grid()[None], step=step)
+                for name, (images, columns) in self.model.extra_previews(self.seed).items():
+                    tf.summary.image(name, make_grid(to_uint8(images), columns)[None], step=step)
         self.writer.flush()
         with open(self.history_file, "a") as history:
             history.write(json.dumps({"epoch": epoch + 1, "step": step, **values}) + "\n")

@@ -323,3 +323,24 @@ def load_trained_model(path: str | Path) -> GAN:
     if not path.is_file() or path.suffix != ".keras":
         raise ModelNotFound(f"{path} is neither a run directory nor a .keras file")
     return keras.saving.load_model(path)
+
+
+def style_panel(source: str | Path, out: str | Path, kind: str, **options) -> Path:
+    """A style-mixing grid (kind "mix": rows, cols, crossover, truncation_psi) or a latent
+    interpolation strip (kind "interpolate": seeds, steps, truncation_psi) of a style-based
+    model, written as a PNG."""
+    from ganzoo.errors import GanzooError
+
+    if Path(out).suffix != ".png":
+        raise GanzooError(f"--out must end in .png, got {Path(out).name}")
+    model = load_trained_model(source)
+    if model.serving != "style":
+        raise GanzooError(f"{model.registry_name} is not a style-based model (stylegan_lite)")
+    try:
+        if kind == "mix":
+            images, columns = model.style_mix(options["rows"], options["cols"], options["crossover"], options["truncation_psi"])
+        else:
+            images, columns = model.interpolation_strip(options["seeds"], options["steps"], options["truncation_psi"])
+    except ValueError as error:
+        raise GanzooError(str(error)) from None
+    return write_images(out, images, columns)

@@ -1,0 +1,397 @@
+"""StyleGAN-lite: the StyleGAN2 ideas (Karras et al. 2019, 2020; StyleGAN2-ADA 2020) at small
+resolutions and channel counts.
+
+- Mapping network z -> w: normalised z, `mapping_layers` equalised dense layers with learning-rate
+  multiplier 0.01; a tracked average of w (`w_average`) is the truncation trick's centre.
+- Synthesis network from a learned 4x4 constant: per resolution, bilinear 2x upsampling, two
+  modulated 3x3 convolutions with weight demodulation and per-layer noise of learned strength, and
+  a to-RGB 1x1 modulated convolution whose outputs are summed across resolutions (skip outputs).
+  It reads one w per layer from ws [batch, num_ws, w_dim] (style mixing swaps w at a crossover).
+- Discriminator: residual blocks (skip 1x1 + two 3x3, average-pool downsampling, sum / sqrt 2),
+  minibatch standard deviation at 4x4, then two dense layers.
+- Non-saturating logistic loss with lazy R1 (gamma, every `r1_interval` steps, scaled by the
+  interval), style mixing (probability 0.9), an EMA generator for sampling and export, equalised
+  learning rate everywhere; path-length regularisation (`pl_weight`) and DiffAugment (`augment`)
+  are options.
+
+`generator` (what export, TFLite and the EMA copy use) is latent -> images with the constant noise
+maps, so it is a pure function of the latent; training feeds fresh noise maps into `synthesis`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers, ops
+
+from ganzoo import losses
+from ganzoo.layers.diff_augment import DRAWS_PER_IMAGE, diff_augment, parse_policy
+from ganzoo.layers.style import (
+    ConstantInput,
+    ConstantNoise,
+    EqualizedConv2D,
+    EqualizedDense,
+    MinibatchStdDev,
+    ModulatedConv2D,
+    NoiseInjection,
+    NormalizeLatent,
+    WAverage,
+)
+from ganzoo.models.base import GAN
+from ganzoo.registry import register_model
+
+# Style streams (see `_style_draw`): one block of ids per critic update (`stream`).
+MIX_LATENT, MIX_DRAWS, AUGMENT, PL_LATENT, PL_IMAGE_NOISE, NOISE = 0, 1, 2, 3, 4, 8
+STYLE_STREAMS = 64
+PL_BLOCK = 40  # the path-length pass's noise maps: a block no critic update uses (d_steps <= 32)
+
+
+def resolutions(image_shape) -> list[int]:
+    """4, 8, ..., image size (square, a power of two, at least 8)."""
+    size = int(image_shape[0])
+    if image_shape[1] != size or size < 8 or size & (size - 1):
+        raise ValueError(f"stylegan_lite needs square images of a power-of-two size >= 8, got {tuple(image_shape)}")
+    return [2**k for k in range(2, int(math.log2(size)) + 1)]
+
+
+def num_ws(image_shape) -> int:
+    """One w per modulated conv (1 at 4x4, 2 per later resolution) plus the last to-RGB."""
+    return 2 * len(resolutions(image_shape))
+
+
+def noise_sizes(image_shape) -> list[int]:
+    """The resolution of each noise input, in layer order."""
+    sizes = resolutions(image_shape)
+    return [sizes[0]] + [r for r in sizes[1:] for _ in range(2)]
+
+
+def build_mapping(latent_dim: int, w_dim: int, depth: int, lr_multiplier: float) -> keras.Model:
+    z = keras.Input((latent_dim,), name="latent")
+    x = NormalizeLatent(name="normalize")(z)
+    for i in range(depth):
+        x = EqualizedDense(w_dim, lr_multiplier=lr_multiplier, activation="lrelu", name=f"dense{i}")(x)
+    return keras.Model(z, x, name="mapping")
+
+
+def build_synthesis(w_dim: int, image_shape, channels) -> keras.Model:
+    sizes = resolutions(image_shape)
+    if len(channels) != len(sizes):
+        raise ValueError(f"channels needs one entry per resolution {sizes}, got {tuple(channels)}")
+    image_channels = int(image_shape[-1])
+    ws = keras.Input((num_ws(image_shape), w_dim), name="ws")
+    noises = [keras.Input((r, r, 1), name=f"noise{i}") for i, r in enumerate(noise_sizes(image_shape))]
+
+    def conv(x, size, filters, index, name):
+        x = ModulatedConv2D(filters, 3, w_index=index, name=f"b{size}_{name}")([x, ws])
+        return NoiseInjection(name=f"b{size}_{name}_noise")([x, noises[index]])
+
+    def to_rgb(x, size, index):
+        return ModulatedConv2D(image_channels, 1, w_index=index, demodulate=False, name=f"b{size}_torgb")([x, ws])
+
+    x = conv(ConstantInput(channels[0], name="const")(ws), 4, channels[0], 0, "conv")
+    image = to_rgb(x, 4, 1)
+    for k, size in enumerate(sizes[1:], start=1):
+        x = layers.UpSampling2D(2, interpolation="bilinear", name=f"b{size}_up")(x)
+        x = conv(x, size, channels[k], 2 * k - 1, "conv0")
+        x = conv(x, size, channels[k], 2 * k, "conv1")
+        image = layers.UpSampling2D(2, interpolation="bilinear", name=f"b{size}_skip_up")(image)
+        image = layers.Add(name=f"b{size}_skip")([image, to_rgb(x, size, 2 * k + 1)])
+    image = layers.Activation("linear", dtype="float32", name="images")(image)
+    return keras.Model([ws, *noises], image, name="synthesis")
+
+
+def build_style_generator(latent_dim: int, w_dim: int, depth: int, lr_multiplier: float, image_shape, channels) -> keras.Model:
+    """latent -> mapping -> the same w for every layer -> synthesis with the constant noise maps."""
+    latent = keras.Input((latent_dim,), name="latent")
+    w = build_mapping(latent_dim, w_dim, depth, lr_multiplier)(latent)
+    ws = layers.RepeatVector(num_ws(image_shape), name="broadcast")(w)
+    noises = [ConstantNoise(size, seed=i, name=f"noise_const{i}")(latent) for i, size in enumerate(noise_sizes(image_shape))]
+    images = build_synthesis(w_dim, image_shape, channels)([ws, *noises])
+    return keras.Model(latent, images, name="generator")
+
+
+def build_style_discriminator(image_shape, channels, mbstd_group: int = 4) -> keras.Model:
+    sizes = resolutions(image_shape)
+    images = keras.Input(tuple(image_shape), name="image")
+    x = EqualizedConv2D(channels[-1], 1, activation="lrelu", name=f"b{sizes[-1]}_fromrgb")(images)
+    for k in range(len(sizes) - 1, 0, -1):
+        size, out = sizes[k], channels[k - 1]
+        skip = layers.AveragePooling2D(2, name=f"b{size}_skip_pool")(x)
+        skip = EqualizedConv2D(out, 1, use_bias=False, name=f"b{size}_skip")(skip)
+        x = EqualizedConv2D(channels[k], 3, activation="lrelu", name=f"b{size}_conv0")(x)
+        x = EqualizedConv2D(out, 3, activation="lrelu", name=f"b{size}_conv1")(x)
+        x = layers.AveragePooling2D(2, name=f"b{size}_pool")(x)
+        x = layers.Rescaling(1 / math.sqrt(2), name=f"b{size}_residual")(layers.Add(name=f"b{size}_add")([x, skip]))
+    x = MinibatchStdDev(mbstd_group, name="mbstd")(x)
+    x = EqualizedConv2D(channels[0], 3, activation="lrelu", name="b4_conv")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = EqualizedDense(channels[0], activation="lrelu", name="b4_dense")(x)
+    logits = layers.Activation("linear", dtype="float32", name="logit_f32")(EqualizedDense(1, name="logit")(x))
+    return keras.Model(images, logits, name="discriminator")
+
+
+def mix_styles(w_first, w_second, cutoff, count: int):
+    """ws [batch, count, w_dim]: w_first for layers < cutoff[b], w_second from cutoff[b] on."""
+    second = ops.arange(count)[None, :] >= ops.cast(ops.reshape(cutoff, (-1, 1)), "int32")
+    return ops.where(second[:, :, None], w_second[:, None, :], w_first[:, None, :])
+
+
+@register_model("stylegan_lite")
+class StyleGANLite(GAN):
+    serving = "style"
+    presets = {
+        "tiny": dict(latent_dim=16, w_dim=16, mapping_layers=2, image_shape=(16, 16, 1), channels=(32, 16, 16),
+                     r1_gamma=1.0, ema_decay=0.99),
+        "32": dict(latent_dim=128, w_dim=128, mapping_layers=4, image_shape=(32, 32, 3), channels=(256, 256, 128, 64),
+                   r1_gamma=0.05, ema_decay=0.999),
+        "64": dict(latent_dim=256, w_dim=256, mapping_layers=4, image_shape=(64, 64, 3),
+                   channels=(256, 256, 256, 128, 64), r1_gamma=0.1, ema_decay=0.999),
+    }
+
+    def __init__(
+        self,
+        latent_dim: int = 128,
+        w_dim: int = 128,
+        mapping_layers: int = 4,
+        mapping_lr_multiplier: float = 0.01,
+        image_shape=(32, 32, 3),
+        channels=(256, 256, 128, 64),
+        r1_gamma: float = 0.05,
+        r1_interval: int = 16,
+        style_mixing_prob: float = 0.9,
+        w_avg_beta: float = 0.995,
+        pl_weight: float = 0.0,
+        pl_interval: int = 4,
+        augment: str = "",
+        mbstd_group: int = 4,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.latent_dim, self.w_dim, self.mapping_layers = int(latent_dim), int(w_dim), int(mapping_layers)
+        self.mapping_lr_multiplier = float(mapping_lr_multiplier)
+        self.channels = tuple(int(c) for c in channels)
+        self.r1_gamma, self.r1_interval = float(r1_gamma), int(r1_interval)
+        self.style_mixing_prob, self.w_avg_beta = float(style_mixing_prob), float(w_avg_beta)
+        self.pl_weight, self.pl_interval = float(pl_weight), int(pl_interval)
+        self.augment, self.augment_policy = augment, parse_policy(augment)
+        self.mbstd_group = int(mbstd_group)
+        if self.r1_interval < 1 or self.pl_interval < 1:
+            raise ValueError("r1_interval and pl_interval must be >= 1")
+        if not 0.0 <= self.style_mixing_prob <= 1.0:
+            raise ValueError(f"style_mixing_prob must be in [0, 1], got {style_mixing_prob}")
+        self.num_ws = num_ws(image_shape)
+        self.generator = build_style_generator(self.latent_dim, self.w_dim, self.mapping_layers, self.mapping_lr_multiplier,
+                                               tuple(image_shape), self.channels)
+        self.discriminator = build_style_discriminator(tuple(image_shape), self.channels, self.mbstd_group)
+        self.w_average = WAverage(self.w_dim, self.w_avg_beta, name="w_average")
+        self.pl_mean = self.add_weight(name="pl_mean", shape=(), initializer="zeros", trainable=False, aggregation="mean")
+        self.r1_tracker = keras.metrics.Mean(name="r1_penalty")
+        self.pl_tracker = keras.metrics.Mean(name="pl_penalty")
+        self.finish_init()
+
+    # ------------------------------------------------------------ networks
+    @staticmethod
+    def parts(generator: keras.Model) -> tuple[keras.Model, keras.Model, list]:
+        """(mapping, synthesis, constant-noise layers) of a generator built here (or its EMA copy)."""
+        noise_layers = [layer for layer in generator.layers if isinstance(layer, ConstantNoise)]
+        return generator.get_layer("mapping"), generator.get_layer("synthesis"), noise_layers
+
+    def checkpoint_objects(self):
+        return {**super().checkpoint_objects(), "w_average": self.w_average, "pl_mean": self.pl_mean}
+
+    @property
+    def metrics(self) -> list:
+        trackers = super().metrics + [self.r1_tracker]
+        return trackers + [self.pl_tracker] if self.pl_weight else trackers
+
+    # ------------------------------------------------------------ randomness
+    def _style_draw(self, shape_tail, local_batch, stream: int, kind: str = "normal"):
+        """Stateless draws for the global batch from (noise_seed, step, stream), sliced for this
+        replica; seeds kept apart from the base streams by a negative second component."""
+        step = ops.cast(self.g_optimizer.iterations, "int64")
+        seed = tf.stack([tf.constant(self.noise_seed, tf.int64), -(step * 4096 + stream) - 1])
+        shape = [self._global_batch(local_batch), *shape_tail]
+        values = (tf.random.stateless_normal if kind == "normal" else tf.random.stateless_uniform)(shape, seed=seed)
+        return self._replica_slice(values, local_batch)
+
+    def training_noise(self, local_batch, stream: int = 0) -> list:
+        return [self._style_draw([r, r, 1], local_batch, STYLE_STREAMS * stream + NOISE + i)
+                for i, r in enumerate(noise_sizes(self.image_shape))]
+
+    def augment_images(self, images, stream: int):
+        if not self.augment_policy:
+            return images
+        draws = self._style_draw([DRAWS_PER_IMAGE], ops.shape(images)[0], stream, kind="uniform")
+        return diff_augment(images, draws, self.augment_policy)
+
+    # ------------------------------------------------------------ train step
+    def synthesize_for_training(self, local_batch, stream: int = 0):
+        """Fakes from fresh latents and noise maps, with style mixing: (images, w of the first latents)."""
+        mapping, synthesis, _ = self.parts(self.generator)
+        w = mapping(self.draw_latents(local_batch, stream), training=True)
+        ws = ops.repeat(w[:, None, :], self.num_ws, axis=1)
+        if self.style_mixing_prob:
+            base = STYLE_STREAMS * stream
+            w_second = mapping(self._style_draw([self.latent_dim], local_batch, base + MIX_LATENT), training=True)
+            draws = self._style_draw([2], local_batch, base + MIX_DRAWS, kind="uniform")
+            cutoff = 1 + ops.floor(draws[:, 1] * (self.num_ws - 1))  # uniform in 1 .. num_ws - 1
+            cutoff = ops.where(draws[:, 0] < self.style_mixing_prob, cutoff, float(self.num_ws))
+            ws = mix_styles(w, w_second, cutoff, self.num_ws)
+        images = synthesis([ws, *self.training_noise(local_batch, stream)], training=True)
+        return ops.cast(images, "float32"), w
+
+    def is_every(self, interval: int):
+        return ops.equal(self.g_optimizer.iterations % interval, 0)
+
+    def discriminator_step(self, real, fake, labels=None, stream: int = 0):
+        """One D update on augmented real and fake images; every `r1_interval` steps it adds
+        r1_interval * gamma / 2 * ||grad D(real)||^2 (lazy R1, StyleGAN2 appendix B)."""
+        batch = ops.shape(real)[0]
+        critic = lambda images: self.discriminate(self.augment_images(images, STYLE_STREAMS * stream + AUGMENT))  # noqa: E731
+        with tf.GradientTape() as tape:
+            real_logits, fake_logits = critic(real), self.discriminate(self.augment_images(fake, STYLE_STREAMS * stream + AUGMENT + 32))
+            per_example = self.adversarial.discriminator(real_logits, fake_logits)
+            if self.adversarial.needs_gradient_penalty:
+                alpha = self.draw_uniform(batch, 32 + stream)
+                penalty = losses.gradient_penalty(critic, real, fake, alpha)
+                per_example = per_example + self.gp_weight * penalty
+                self.d_penalty_tracker.update_state(penalty)
+            if self.r1_gamma:
+                r1_step = self.is_every(self.r1_interval)
+                r1 = tf.cond(r1_step, lambda: losses.r1_penalty(critic, real), lambda: tf.zeros([batch]))
+                per_example = per_example + (self.r1_gamma / 2 * self.r1_interval) * r1
+                self.r1_tracker.update_state(r1, sample_weight=ops.cast(r1_step, "float32") * ops.ones_like(r1))
+            loss = self.d_optimizer.scale_loss(self.scale_loss(per_example, batch))
+        self.apply_gradients(tape, loss, self.discriminator_variables(), self.d_optimizer)
+        self.d_loss_tracker.update_state(per_example)
+        self.d_real_tracker.update_state(losses.per_example(real_logits))
+        self.d_fake_tracker.update_state(losses.per_example(fake_logits))
+
+    def generator_loss(self, fake, batch, labels=None):
+        per_example = self.adversarial.generator(self.discriminate(self.augment_images(fake, AUGMENT + 40)))
+        return per_example, self.g_optimizer.scale_loss(self.scale_loss(per_example, batch))
+
+    def path_length_penalty(self, local_batch):
+        """pl_weight * (|J_w^T y| - a)^2 with a the running mean of the lengths (StyleGAN2 sec. 3.2),
+        y image-shaped N(0, 1) / sqrt(pixels); its own forward pass, every pl_interval steps."""
+        mapping, synthesis, _ = self.parts(self.generator)
+        w = mapping(self._style_draw([self.latent_dim], local_batch, PL_LATENT), training=True)
+        ws = ops.repeat(w[:, None, :], self.num_ws, axis=1)
+        with tf.GradientTape() as tape:
+            tape.watch(ws)
+            images = ops.cast(synthesis([ws, *self.training_noise(local_batch, PL_BLOCK)], training=True), "float32")
+            height, width = self.image_shape[:2]
+            y = self._style_draw(list(self.image_shape), local_batch, PL_IMAGE_NOISE) / math.sqrt(height * width)
+            projected = ops.sum(images * y)
+        grads = tape.gradient(projected, ws)
+        lengths = ops.sqrt(ops.mean(ops.sum(ops.square(grads), axis=2), axis=1))
+        target = self.pl_mean + 0.01 * (ops.mean(lengths) - self.pl_mean)
+        self.pl_mean.assign(ops.stop_gradient(target))
+        return ops.square(lengths - target)
+
+    def train_step(self, data):
+        real, _ = self.split_batch(data)
+        batch = ops.shape(real)[0]
+        for extra in range(1, self.d_steps):  # WGAN-style extra critic updates, each on fresh fakes
+            self.discriminator_step(real, self.synthesize_for_training(batch, extra)[0], None, extra)
+        with tf.GradientTape() as g_tape:
+            fake, w = self.synthesize_for_training(batch)
+            with g_tape.stop_recording():
+                self.discriminator_step(real, fake)
+            g_per_example, g_loss = self.generator_loss(fake, batch)
+            if self.pl_weight:
+                pl_step = self.is_every(self.pl_interval)
+                penalty = tf.cond(pl_step, lambda: self.path_length_penalty(batch), lambda: tf.zeros([batch]))
+                self.pl_tracker.update_state(penalty, sample_weight=ops.cast(pl_step, "float32") * ops.ones_like(penalty))
+                g_loss = g_loss + self.g_optimizer.scale_loss(self.scale_loss(self.pl_weight * self.pl_interval * penalty, batch))
+        self.generator_update(g_tape, g_per_example, g_loss)
+        self.w_average.track(w)
+        if self.ema_generator is not None:
+            self.update_ema()
+        return self.training_logs()
+
+    # ------------------------------------------------------------- inference
+    def serving_layers(self) -> list:
+        return [self.sampling_generator, self.w_average]
+
+    def generate_fake(self, latents, labels=None, training=True, generator=None):
+        images = super().generate_fake(latents, labels, training, generator)
+        # The synthesis output is linear (as in StyleGAN2); images for people are clipped to [-1, 1].
+        return images if training else ops.clip(images, -1.0, 1.0)
+
+    def mapped(self, latents, truncation_psi=1.0, generator=None):
+        """w [N, w_dim] for latents, pulled toward the tracked average by truncation_psi."""
+        mapping = self.parts(generator or self.sampling_generator)[0]
+        w = mapping(ops.convert_to_tensor(latents, "float32"), training=False)
+        return w if truncation_psi == 1.0 else self.w_average(w, truncation_psi=truncation_psi)
+
+    def noise_maps(self, count: int, noise_mode: str = "const", seed: int = 0, generator=None) -> list:
+        """The synthesis noise inputs: the EMA generator's constant maps, or fresh N(0, 1) maps
+        drawn from `seed` (noise_mode="random")."""
+        if noise_mode == "const":
+            return [ops.repeat(layer.noise, count, axis=0) for layer in self.parts(generator or self.sampling_generator)[2]]
+        if noise_mode != "random":
+            raise ValueError(f"noise_mode must be 'const' or 'random', got {noise_mode!r}")
+        seeds = [tf.constant([seed, 1_000 + i], tf.int64) for i in range(len(noise_sizes(self.image_shape)))]
+        return [tf.random.stateless_normal([count, r, r, 1], s) for r, s in zip(noise_sizes(self.image_shape), seeds)]
+
+    def synthesize(self, ws, noise_mode: str = "const", seed: int = 0, generator=None) -> np.ndarray:
+        """ws [N, num_ws, w_dim] -> images in [-1, 1] from the EMA synthesis network."""
+        synthesis = self.parts(generator or self.sampling_generator)[1]
+        ws = ops.convert_to_tensor(ws, "float32")
+        images = synthesis([ws, *self.noise_maps(int(ws.shape[0]), noise_mode, seed, generator)], training=False)
+        return ops.convert_to_numpy(ops.clip(ops.cast(images, "float32"), -1.0, 1.0))
+
+    def generate(self, num_or_latents, seed: int | None = None, labels=None, batch_size: int = 256,
+                 truncation_psi: float = 1.0, noise_mode: str = "const") -> np.ndarray:
+        """Images in [-1, 1]; truncation_psi < 1 trades variety for typicality (0: the average
+        image for every latent); noise_mode "random" draws the noise maps from `seed` too."""
+        if truncation_psi == 1.0 and noise_mode == "const":
+            return super().generate(num_or_latents, seed, labels, batch_size)  # the exported generator, exactly
+        if isinstance(num_or_latents, (int, np.integer)):
+            seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1) if seed is None else seed
+            latents = self.sample_latents(int(num_or_latents), seed)
+        else:
+            latents = np.asarray(num_or_latents, np.float32)
+        self.check_labels(labels, len(latents))
+        chunks = []
+        for i in range(0, len(latents), batch_size):
+            w = self.mapped(latents[i : i + batch_size], truncation_psi)
+            ws = ops.repeat(w[:, None, :], self.num_ws, axis=1)
+            chunks.append(self.synthesize(ws, noise_mode, (seed or 0) + i))
+        return np.concatenate(chunks)
+
+    def style_mix(self, row_seeds, column_seeds, crossover: int = 3, truncation_psi: float = 1.0) -> tuple[np.ndarray, int]:
+        """A (rows + 1) x (columns + 1) grid: the top row the column seeds' images, the left column
+        the row seeds' images, and inside, coarse styles (layers < crossover) from the row and fine
+        styles from the column. Returns (images, columns) for `make_grid`; the corner is blank."""
+        if not 1 <= crossover < self.num_ws:
+            raise ValueError(f"crossover must be in [1, {self.num_ws - 1}], got {crossover}")
+        w_of = lambda seed: self.mapped(self.sample_latents(1, seed), truncation_psi)  # noqa: E731
+        rows, cols = [w_of(s) for s in row_seeds], [w_of(s) for s in column_seeds]
+        single = lambda w: self.synthesize(ops.repeat(w[:, None, :], self.num_ws, axis=1))[0]  # noqa: E731
+        blank = np.full(self.image_shape, -1.0, np.float32)
+        grid = [blank] + [single(w) for w in cols]
+        for w_row in rows:
+            mixed = ops.concatenate([mix_styles(w_row, w_col, [crossover], self.num_ws) for w_col in cols])
+            grid += [single(w_row)] + list(self.synthesize(mixed))
+        return np.stack(grid), len(cols) + 1
+
+    def interpolation_strip(self, seeds, steps: int = 8, truncation_psi: float = 1.0) -> tuple[np.ndarray, int]:
+        """Frames along straight lines in w between consecutive seeds (one row per pair)."""
+        if len(seeds) < 2 or steps < 2:
+            raise ValueError("an interpolation needs at least 2 seeds and 2 steps")
+        ws = [self.mapped(self.sample_latents(1, s), truncation_psi) for s in seeds]
+        t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
+        frames = [self.synthesize(ops.repeat(((1 - t) * a + t * b)[:, None, :], self.num_ws, axis=1))
+                  for a, b in zip(ws[:-1], ws[1:])]
+        return np.concatenate(frames), steps
+
+    def extra_previews(self, seed: int) -> dict[str, tuple[np.ndarray, int]]:
+        """TensorBoard panels beside the samples: style mixing and a latent interpolation."""
+        seeds = [seed + i for i in range(1, 9)]
+        return {"style_mixing": self.style_mix(seeds[:4], seeds[4:8], crossover=min(3, self.num_ws - 1)),
+                "interpolation": self.interpolation_strip(seeds[:3], steps=8)}
