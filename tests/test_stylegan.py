@@ -223,7 +223,8 @@ def test_tflite_runs_any_batch_size_with_builtin_ops(exported):
         np.testing.assert_allclose(out, model.generate(latent, truncation_psi=0.7), atol=1e-4)
 
 
-def test_recipe_trains_with_style_panels_and_the_commands_write_them(tmp_path):
+def test_recipe_trains_with_style_panels_and_the_commands_write_them(tmp_path, tfds_dir, monkeypatch):
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tfds_dir))
     recipe = REPO / "recipes" / "stylegan_lite_fashion_mnist.toml"
     args = ["train", str(recipe), "--set", "model.preset=tiny", "--set", "model.overrides={}", "--set", "train.batch_size=8",
             "--set", "train.steps_per_epoch=4", "--set", "evaluation.every_epochs=0", "--max-steps", "8", "--out", str(tmp_path)]

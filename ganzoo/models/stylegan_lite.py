@@ -274,9 +274,9 @@ class StyleGANLite(GAN):
         per_example = self.adversarial.generator(self.discriminate(self.augment_images(fake, AUGMENT + 40)))
         return per_example, self.g_optimizer.scale_loss(self.scale_loss(per_example, batch))
 
-    def path_length_penalty(self, local_batch):
-        """pl_weight * (|J_w^T y| - a)^2 with a the running mean of the lengths (StyleGAN2 sec. 3.2),
-        y image-shaped N(0, 1) / sqrt(pixels); its own forward pass, every pl_interval steps."""
+    def path_lengths(self, local_batch):
+        """|J_w^T y| per example (StyleGAN2 sec. 3.2), y image-shaped N(0, 1) / sqrt(pixels), from
+        its own forward pass (run every pl_interval steps)."""
         mapping, synthesis, _ = self.parts(self.generator)
         w = mapping(self._style_draw([self.latent_dim], local_batch, PL_LATENT), training=True)
         ws = ops.repeat(w[:, None, :], self.num_ws, axis=1)
@@ -287,10 +287,18 @@ class StyleGANLite(GAN):
             y = self._style_draw(list(self.image_shape), local_batch, PL_IMAGE_NOISE) / math.sqrt(height * width)
             projected = ops.sum(images * y)
         grads = tape.gradient(projected, ws)
-        lengths = ops.sqrt(ops.mean(ops.sum(ops.square(grads), axis=2), axis=1))
-        target = self.pl_mean + 0.01 * (ops.mean(lengths) - self.pl_mean)
-        self.pl_mean.assign(ops.stop_gradient(target))
-        return ops.square(lengths - target)
+        return ops.sqrt(ops.mean(ops.sum(ops.square(grads), axis=2), axis=1))
+
+    def path_length_penalty(self, local_batch):
+        """((length - a)^2 per example, every pl_interval steps (zeros otherwise), and the new a):
+        a is the running mean of the lengths over the global batch, so replicas agree on it."""
+        pl_step = self.is_every(self.pl_interval)
+        lengths = tf.cond(pl_step, lambda: self.path_lengths(local_batch), lambda: tf.zeros([local_batch]))
+        # The all-reduce stays outside the branch: a cross-replica sum cannot sit in control flow.
+        total = tf.distribute.get_replica_context().all_reduce("sum", ops.sum(ops.stop_gradient(lengths)))
+        target = self.pl_mean + 0.01 * (total / ops.cast(self._global_batch(local_batch), "float32") - self.pl_mean)
+        target = ops.where(pl_step, target, self.pl_mean)
+        return ops.where(pl_step, ops.square(lengths - target), 0.0), target, pl_step
 
     def train_step(self, data):
         real, _ = self.split_batch(data)
@@ -303,11 +311,12 @@ class StyleGANLite(GAN):
                 self.discriminator_step(real, fake)
             g_per_example, g_loss = self.generator_loss(fake, batch)
             if self.pl_weight:
-                pl_step = self.is_every(self.pl_interval)
-                penalty = tf.cond(pl_step, lambda: self.path_length_penalty(batch), lambda: tf.zeros([batch]))
+                penalty, pl_mean, pl_step = self.path_length_penalty(batch)
                 self.pl_tracker.update_state(penalty, sample_weight=ops.cast(pl_step, "float32") * ops.ones_like(penalty))
                 g_loss = g_loss + self.g_optimizer.scale_loss(self.scale_loss(self.pl_weight * self.pl_interval * penalty, batch))
         self.generator_update(g_tape, g_per_example, g_loss)
+        if self.pl_weight:
+            self.pl_mean.assign(pl_mean)
         self.w_average.track(w)
         if self.ema_generator is not None:
             self.update_ema()
