@@ -53,10 +53,13 @@ def test_train_writes_a_complete_run_and_never_overwrites(tiny_recipe, tmp_path)
     assert int(model.g_optimizer.iterations) == 10 and model.generate(2, seed=0).shape == (2, 16, 16, 1)
 
 
-@pytest.mark.parametrize("model", ["dcgan", "vanilla"])  # vanilla: Dropout draws its own randomness
-def test_resume_continues_to_the_planned_step_with_identical_weights(tiny_recipe, tmp_path, model):
+# vanilla: Dropout draws its own randomness; stylegan_lite: the tracked w average, the
+# path-length mean and the lazy R1 / path-length schedules live outside the networks' weights.
+@pytest.mark.parametrize("model, overrides", [
+    ("dcgan", {}), ("vanilla", {}), ("stylegan_lite", {"pl_weight": 2.0, "pl_interval": 3, "r1_interval": 3})])
+def test_resume_continues_to_the_planned_step_with_identical_weights(tiny_recipe, tmp_path, model, overrides):
     recipe = load_recipe(tiny_recipe(steps=12, steps_per_epoch=4))
-    recipe = recipe.replace("model", name=model)
+    recipe = recipe.replace("model", name=model, overrides=overrides)
     straight = train(recipe, out=tmp_path / "a", verbose=0)
     interrupted = train(recipe, out=tmp_path / "b", max_steps=8, verbose=0)
     # Pretend the run had planned 12 steps and was stopped after the checkpoint at step 8.
