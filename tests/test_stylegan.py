@@ -119,7 +119,7 @@ def test_r1_penalty_on_a_tiny_network_by_hand():
     weights = np.array([[1.0, -2.0], [0.5, 3.0]], np.float32)  # D(x) = sum(v * tanh(x W))
     v = np.array([2.0, -1.0], np.float32)
     x = np.array([[0.3, -0.2], [1.0, 0.5]], np.float32)
-    critic = lambda images: tf.reduce_sum(v * tf.tanh(tf.matmul(images, weights)), axis=1)  # noqa: E731
+    critic = lambda images: tf.reduce_sum(v * tf.tanh(tf.matmul(images, weights)), axis=1)
     hidden = np.tanh(x @ weights)
     grad = (v * (1 - hidden**2)) @ weights.T  # dD/dx per example
     np.testing.assert_allclose(losses.r1_penalty(critic, tf.constant(x)).numpy(), np.sum(grad**2, axis=1), rtol=1e-5)
@@ -183,7 +183,7 @@ def exported(tmp_path_factory):
 def test_export_signatures_and_verify_export_in_a_fresh_process(exported):
     model, version_dir = exported
     done = subprocess.run([sys.executable, "-m", "ganzoo.cli", "verify-export", str(version_dir)],
-                          capture_output=True, text=True, cwd=REPO)
+                          capture_output=True, text=True, cwd=REPO, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     for signature in ("serving_default", "generate", "sample", "sample_png", "mapping", "synthesis"):
         assert f"saved_model      {signature}" in done.stdout

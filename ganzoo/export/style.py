@@ -20,7 +20,12 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from ganzoo.export.saved_model import checked, checked_count, checked_latent, to_uint8_images
+from ganzoo.export.saved_model import (
+    checked,
+    checked_count,
+    checked_latent,
+    to_uint8_images,
+)
 from ganzoo.models.base import latents_for_seed
 
 

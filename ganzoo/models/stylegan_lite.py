@@ -20,6 +20,7 @@ maps, so it is a pure function of the latent; training feeds fresh noise maps in
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import keras
@@ -250,7 +251,7 @@ class StyleGANLite(GAN):
         """One D update on augmented real and fake images; every `r1_interval` steps it adds
         r1_interval * gamma / 2 * ||grad D(real)||^2 (lazy R1, StyleGAN2 appendix B)."""
         batch = ops.shape(real)[0]
-        critic = lambda images: self.discriminate(self.augment_images(images, STYLE_STREAMS * stream + AUGMENT))  # noqa: E731
+        critic = lambda images: self.discriminate(self.augment_images(images, STYLE_STREAMS * stream + AUGMENT))
         with tf.GradientTape() as tape:
             real_logits, fake_logits = critic(real), self.discriminate(self.augment_images(fake, STYLE_STREAMS * stream + AUGMENT + 32))
             per_example = self.adversarial.discriminator(real_logits, fake_logits)
@@ -379,9 +380,9 @@ class StyleGANLite(GAN):
         styles from the column. Returns (images, columns) for `make_grid`; the corner is blank."""
         if not 1 <= crossover < self.num_ws:
             raise ValueError(f"crossover must be in [1, {self.num_ws - 1}], got {crossover}")
-        w_of = lambda seed: self.mapped(self.sample_latents(1, seed), truncation_psi)  # noqa: E731
+        w_of = lambda seed: self.mapped(self.sample_latents(1, seed), truncation_psi)
         rows, cols = [w_of(s) for s in row_seeds], [w_of(s) for s in column_seeds]
-        single = lambda w: self.synthesize(ops.repeat(w[:, None, :], self.num_ws, axis=1))[0]  # noqa: E731
+        single = lambda w: self.synthesize(ops.repeat(w[:, None, :], self.num_ws, axis=1))[0]
         blank = np.full(self.image_shape, -1.0, np.float32)
         grid = [blank] + [single(w) for w in cols]
         for w_row in rows:
@@ -396,7 +397,7 @@ class StyleGANLite(GAN):
         ws = [self.mapped(self.sample_latents(1, s), truncation_psi) for s in seeds]
         t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
         frames = [self.synthesize(ops.repeat(((1 - t) * a + t * b)[:, None, :], self.num_ws, axis=1))
-                  for a, b in zip(ws[:-1], ws[1:])]
+                  for a, b in itertools.pairwise(ws)]
         return np.concatenate(frames), steps
 
     def extra_previews(self, seed: int) -> dict[str, tuple[np.ndarray, int]]:
