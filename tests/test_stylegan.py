@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
-from conftest import REPO, SHARED_DATA
+from conftest import REPO
 
 import ganzoo
 from ganzoo import losses
@@ -159,7 +159,7 @@ def test_path_length_regularization_option():
     assert np.isfinite(history["pl_penalty"]).all() and float(model.pl_mean.numpy()) > 0
 
 
-def test_augmented_training_is_finite_and_resumes_from_its_checkpoint_objects():
+def test_augmented_training_is_finite_and_checkpoints_the_tracked_state():
     model = tiny(augment="color,translation,cutout")
     history = model.fit(tf.data.Dataset.from_tensor_slices(random_images(16)).batch(8), epochs=1, verbose=0).history
     assert all(np.isfinite(v).all() for v in history.values())
@@ -257,4 +257,3 @@ def test_truncation_is_refused_by_models_without_styles(tmp_path):
     model.save(tmp_path / "d.keras")
     result = CliRunner().invoke(main, ["sample", str(tmp_path / "d.keras"), "--truncation", "0.5", "--out", str(tmp_path / "s.png")])
     assert result.exit_code != 0 and "--truncation needs a style-based model" in result.output
-    assert (SHARED_DATA / "faces" / "anime_faces_64.zip").is_file()  # the anime recipe's data is where it says
