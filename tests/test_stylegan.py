@@ -223,6 +223,43 @@ def test_tflite_runs_any_batch_size_with_builtin_ops(exported):
         np.testing.assert_allclose(out, model.generate(latent, truncation_psi=0.7), atol=1e-4)
 
 
+def test_normalized_styles_keep_the_function_and_rescue_full_int8(tmp_path, monkeypatch):
+    """Trained styles span channels of very different size (simulated here by rescaling each
+    affine's output channels over 0.05..5); the export's normalised styles give the same float
+    function and a clearly better full-int8 file than converting the layers as they are."""
+    import contextlib
+
+    from ganzoo.export import tflite
+    from ganzoo.export.style import normalized_styles
+    from ganzoo.export.verify import psnr
+
+    model = tiny()
+    rng = np.random.default_rng(0)
+    synthesis = model.parts(model.sampling_generator)[1]
+    for layer in synthesis.layers:
+        if isinstance(layer, ModulatedConv2D):
+            spread = np.exp(rng.uniform(np.log(0.05), np.log(5.0), layer.affine.bias.shape)).astype("float32")
+            layer.affine.kernel.assign(layer.affine.kernel * spread)
+            layer.affine.bias.assign(layer.affine.bias * spread)
+    latent = model.sample_latents(8, seed=2)
+    expected = model.generate(latent, truncation_psi=0.7)
+    with normalized_styles(model, model.sample_latents(64, seed=3), np.full(64, 0.8)):
+        scales = [layer.style_scale for layer in synthesis.layers if isinstance(layer, ModulatedConv2D)]
+        assert all(s is not None and s.max() / s.min() > 5 for s in scales)
+        np.testing.assert_allclose(model.generate(latent, truncation_psi=0.7), expected, atol=2e-5)
+    assert all(layer.style_scale is None for layer in synthesis.layers if isinstance(layer, ModulatedConv2D))
+
+    def int8_psnr():
+        path = tmp_path / "m.tflite"
+        path.write_bytes(tflite.convert(model, "int8"))
+        return psnr(run_tflite(path, {"latent": latent, "truncation_psi": np.float32(0.7)})["images"], expected)
+
+    normalized = int8_psnr()
+    monkeypatch.setattr(tflite, "_export_form", lambda model, mode: contextlib.nullcontext())
+    as_is = int8_psnr()
+    assert normalized > as_is + 2.0, (normalized, as_is)  # measured 24.1 vs 20.3 dB
+
+
 def test_recipe_trains_with_style_panels_and_the_commands_write_them(tmp_path, tfds_dir, monkeypatch):
     monkeypatch.setenv("TFDS_DATA_DIR", str(tfds_dir))
     recipe = REPO / "recipes" / "stylegan_lite_fashion_mnist.toml"

@@ -94,10 +94,17 @@ class ModulatedConv2D(keras.layers.Layer):
                                       initializer=keras.initializers.RandomNormal(0.0, 1.0))
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
 
+    # Export-time per-input-channel scale t (export/style.py sets it, typical style magnitudes):
+    # styles / t with the kernel's input channels times t is the same function, but the tensors
+    # that full-int8 quantizes per tensor (styles, x * styles) then have channels of one size.
+    style_scale = None
+
     def call(self, inputs):
         x, ws = inputs
         styles = self.affine(ws[:, self.w_index])  # [batch, in_channels]
         kernel = self.kernel * self.weight_gain
+        if self.style_scale is not None:  # the converter folds both into the weights
+            styles, kernel = styles / self.style_scale, kernel * self.style_scale[:, None]
         y = ops.conv(x * styles[:, None, None, :], kernel, padding="same")
         if self.demodulate:
             # sum over (kh, kw, in) of (W * s)^2 per sample and output channel, without forming W * s.
