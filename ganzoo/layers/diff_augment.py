@@ -31,13 +31,25 @@ def color(x, u):
     return (x - mean) * (u[:, 2] + 0.5)[:, None, None, None] + mean
 
 
-def _shift_rows(x, shift):
-    """x shifted down by `shift[b]` rows (zeros enter), as a gather: differentiable in x."""
-    height = x.shape[1]
-    rows = ops.arange(height)[None, :] - shift[:, None]  # source row of every output row
-    valid = ops.cast((rows >= 0) & (rows < height), x.dtype)
-    gathered = ops.take_along_axis(x, ops.clip(rows, 0, height - 1)[:, :, None, None], axis=1)
-    return gathered * valid[:, :, None, None]
+def _shifted(x, k: int, axis: int):
+    """x moved by the constant k pixels along axis 1 (down) or 2 (right), zeros entering."""
+    if k == 0:
+        return x
+    size, padding = x.shape[axis], [[0, 0]] * 4
+    padding[axis] = [k, 0] if k > 0 else [0, -k]
+    padded = ops.pad(x, padding)
+    return padded[:, :size] if axis == 1 and k > 0 else padded[:, -size:] if axis == 1 else \
+        padded[:, :, :size] if k > 0 else padded[:, :, -size:]
+
+
+def _shift(x, shift, axis: int, max_shift: int):
+    """x shifted by `shift[b]` (|shift| <= max_shift) pixels along `axis`: a sum over the constant
+    shifts, each kept where it is the image's own. Pads, slices and products only, so the lazy-R1
+    branch's gradient of a gradient compiles with XLA (a gather or transpose there does not)."""
+    out = ops.zeros_like(x)
+    for k in range(-max_shift, max_shift + 1):
+        out = out + _shifted(x, k, axis) * ops.cast(ops.equal(shift, k), x.dtype)[:, None, None, None]
+    return out
 
 
 def translation(x, u, ratio: float = 0.125):
@@ -46,8 +58,7 @@ def translation(x, u, ratio: float = 0.125):
     max_y, max_x = int(height * ratio + 0.5), int(width * ratio + 0.5)
     shift_y = ops.cast(ops.floor(u[:, 3] * (2 * max_y + 1)), "int32") - max_y
     shift_x = ops.cast(ops.floor(u[:, 4] * (2 * max_x + 1)), "int32") - max_x
-    x = _shift_rows(x, shift_y)
-    return ops.transpose(_shift_rows(ops.transpose(x, (0, 2, 1, 3)), shift_x), (0, 2, 1, 3))
+    return _shift(_shift(x, shift_y, 1, max_y), shift_x, 2, max_x)
 
 
 def cutout(x, u, ratio: float = 0.5):

@@ -19,6 +19,19 @@ from keras import ops
 SQRT2 = math.sqrt(2.0)
 
 
+def batch_of(variable, reference):
+    """The [1, ...] variable repeated over the batch of `reference`, by multiplying with ones:
+    a repeat's (tile's) gradient reads its multiples at run time, which XLA cannot compile inside
+    the lazy-R1 and path-length branches (gradients of gradients)."""
+    value = ops.convert_to_tensor(variable)  # the compute dtype under mixed precision
+    return value * ops.ones((ops.shape(reference)[0],) + (1,) * (len(value.shape) - 1), value.dtype)
+
+
+def broadcast_ws(w, num_ws: int):
+    """w [batch, w_dim] -> ws [batch, num_ws, w_dim], one copy per layer (by ones, see batch_of)."""
+    return w[:, None, :] * ops.ones((1, num_ws, 1), w.dtype)
+
+
 def scaled_leaky_relu(x, gain: float = SQRT2):
     """LeakyReLU(0.2) times sqrt(2): keeps the signal's second moment through the layer."""
     return ops.leaky_relu(x, 0.2) * gain
@@ -144,7 +157,7 @@ class ConstantNoise(keras.layers.Layer):
                                      initializer=keras.initializers.RandomNormal(0.0, 1.0, seed=self.seed))
 
     def call(self, reference):
-        return ops.repeat(self.noise, ops.shape(reference)[0], axis=0)
+        return batch_of(self.noise, reference)
 
     def get_config(self):
         return {**super().get_config(), "size": self.size, "seed": self.seed}
@@ -163,7 +176,7 @@ class ConstantInput(keras.layers.Layer):
                                      initializer=keras.initializers.RandomNormal(0.0, 1.0))
 
     def call(self, reference):
-        return ops.repeat(self.const, ops.shape(reference)[0], axis=0)
+        return batch_of(self.const, reference)
 
     def get_config(self):
         return {**super().get_config(), "channels": self.channels, "size": self.size}

@@ -40,6 +40,7 @@ from ganzoo.layers.style import (
     NoiseInjection,
     NormalizeLatent,
     WAverage,
+    broadcast_ws,
 )
 from ganzoo.models.base import GAN
 from ganzoo.registry import register_model
@@ -233,7 +234,7 @@ class StyleGANLite(GAN):
         """Fakes from fresh latents and noise maps, with style mixing: (images, w of the first latents)."""
         mapping, synthesis, _ = self.parts(self.generator)
         w = mapping(self.draw_latents(local_batch, stream), training=True)
-        ws = ops.repeat(w[:, None, :], self.num_ws, axis=1)
+        ws = broadcast_ws(w, self.num_ws)
         if self.style_mixing_prob:
             base = STYLE_STREAMS * stream
             w_second = mapping(self._style_draw([self.latent_dim], local_batch, base + MIX_LATENT), training=True)
@@ -280,7 +281,8 @@ class StyleGANLite(GAN):
         its own forward pass (run every pl_interval steps)."""
         mapping, synthesis, _ = self.parts(self.generator)
         w = mapping(self._style_draw([self.latent_dim], local_batch, PL_LATENT), training=True)
-        ws = ops.repeat(w[:, None, :], self.num_ws, axis=1)
+        # float32 under mixed precision too: the lengths meet float32 state in a tf.cond.
+        ws = ops.cast(broadcast_ws(w, self.num_ws), "float32")
         with tf.GradientTape() as tape:
             tape.watch(ws)
             images = ops.cast(synthesis([ws, *self.training_noise(local_batch, PL_BLOCK)], training=True), "float32")
@@ -370,7 +372,7 @@ class StyleGANLite(GAN):
         chunks = []
         for i in range(0, len(latents), batch_size):
             w = self.mapped(latents[i : i + batch_size], truncation_psi)
-            ws = ops.repeat(w[:, None, :], self.num_ws, axis=1)
+            ws = broadcast_ws(w, self.num_ws)
             chunks.append(self.synthesize(ws, noise_mode, (seed or 0) + i))
         return np.concatenate(chunks)
 
@@ -382,7 +384,7 @@ class StyleGANLite(GAN):
             raise ValueError(f"crossover must be in [1, {self.num_ws - 1}], got {crossover}")
         w_of = lambda seed: self.mapped(self.sample_latents(1, seed), truncation_psi)
         rows, cols = [w_of(s) for s in row_seeds], [w_of(s) for s in column_seeds]
-        single = lambda w: self.synthesize(ops.repeat(w[:, None, :], self.num_ws, axis=1))[0]
+        single = lambda w: self.synthesize(broadcast_ws(w, self.num_ws))[0]
         blank = np.full(self.image_shape, -1.0, np.float32)
         grid = [blank] + [single(w) for w in cols]
         for w_row in rows:
@@ -396,7 +398,7 @@ class StyleGANLite(GAN):
             raise ValueError("an interpolation needs at least 2 seeds and 2 steps")
         ws = [self.mapped(self.sample_latents(1, s), truncation_psi) for s in seeds]
         t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
-        frames = [self.synthesize(ops.repeat(((1 - t) * a + t * b)[:, None, :], self.num_ws, axis=1))
+        frames = [self.synthesize(broadcast_ws((1 - t) * a + t * b, self.num_ws))
                   for a, b in itertools.pairwise(ws)]
         return np.concatenate(frames), steps
 
