@@ -80,7 +80,7 @@ def convert(model: GAN, mode: str, generator=None) -> bytes:
     generator = generator or model.sampling_generator
     with tempfile.TemporaryDirectory() as staging, _export_form(model, mode):
         archive = keras.export.ExportArchive()
-        for layer in [generator] + ([model.w_average] if model.serving == "style" else []):
+        for layer in [generator, *(layer for layer in model.serving_layers() if layer is not generator)]:
             archive.track(layer)
         archive.add_endpoint("serving_default", tflite_function(model, generator))
         archive.write_out(staging, verbose=False)
