@@ -98,6 +98,8 @@ def test_truncation_psi_zero_gives_the_average_image_for_every_latent():
     full = model.generate(6, seed=1)
     assert np.std(half, axis=0).mean() < np.std(full, axis=0).mean()
     assert not np.allclose(model.generate(2, seed=1, noise_mode="random"), full[:2])
+    with pytest.raises(ValueError, match=r"latents must have shape \[N, 16\]"):
+        model.generate(np.zeros((2, 5), np.float32), truncation_psi=0.5)
 
 
 def test_lazy_r1_matches_a_hand_computed_gradient_norm_and_only_every_interval():

@@ -27,6 +27,7 @@ from ganzoo import losses
 
 # Streams keep the random draws of one step apart (latents of each D step, GP weights, ...).
 _STREAMS_PER_STEP = 64
+_OWN_STREAMS_PER_STEP = 4096
 LATENT_STREAM = 0
 PENALTY_STREAM = 32
 
@@ -220,8 +221,10 @@ class GAN(keras.Model):
         return trackers
 
     # ------------------------------------------------------------- randomness
-    def _step_seed(self, stream: int):
+    def _step_seed(self, stream: int, own_streams: bool = False):
         step = ops.cast(self.g_optimizer.iterations, "int64")
+        if own_streams:  # a subclass's streams: negative counters never meet the base's
+            return tf.stack([tf.constant(self.noise_seed, tf.int64), -(step * _OWN_STREAMS_PER_STEP + stream) - 1])
         return tf.stack([tf.constant(self.noise_seed, tf.int64), step * _STREAMS_PER_STEP + stream])
 
     def _replica_slice(self, global_values, local_batch):
@@ -234,15 +237,19 @@ class GAN(keras.Model):
     def _global_batch(self, local_batch):
         return local_batch * self.distribute_strategy.num_replicas_in_sync
 
+    def draw(self, shape_tail, local_batch, stream: int, kind: str = "normal", own_streams: bool = False):
+        """This replica's slice of a stateless draw [global batch, *shape_tail] for the current
+        step from (noise_seed, step, stream): the same numbers on any number of replicas."""
+        shape = [self._global_batch(local_batch), *shape_tail]
+        sample = tf.random.stateless_normal if kind == "normal" else tf.random.stateless_uniform
+        return self._replica_slice(sample(shape, seed=self._step_seed(stream, own_streams)), local_batch)
+
     def draw_latents(self, local_batch, stream: int = LATENT_STREAM):
         """This replica's slice of the global batch of latents for the current step."""
-        shape = [self._global_batch(local_batch), self.latent_dim]
-        noise = tf.random.stateless_normal(shape, seed=self._step_seed(stream))
-        return self._replica_slice(noise, local_batch)
+        return self.draw([self.latent_dim], local_batch, stream)
 
     def draw_uniform(self, local_batch, stream: int):
-        values = tf.random.stateless_uniform([self._global_batch(local_batch)], seed=self._step_seed(stream))
-        return self._replica_slice(values, local_batch)
+        return self.draw([], local_batch, stream, kind="uniform")
 
     # ------------------------------------------------------------- train step
     def call(self, inputs, training=False):
@@ -282,21 +289,33 @@ class GAN(keras.Model):
         grads = tape.gradient(loss, variables)
         optimizer.apply_gradients(zip(grads, variables))
 
+    def critic_view(self, images, stream: int, fake: bool):
+        """What the discriminator is shown of a batch: the images here; stylegan_lite augments."""
+        return images
+
+    def discriminator_regularizer(self, critic, real, local_batch):
+        """Extra per-example discriminator loss on real images, or None: none here; stylegan_lite's
+        lazy R1. `critic` maps images to logits as the real batch was judged."""
+        return None
+
     def discriminator_step(self, real, fake, labels=None, stream: int = 0):
         """One discriminator update on a real and a generated batch. Touches no G weight."""
         batch = ops.shape(real)[0]
-        critic = lambda images: self.discriminate(images, labels)  # noqa: E731
+        critic = lambda images: self.discriminate(self.critic_view(images, stream, fake=False), labels)  # noqa: E731
         with tf.GradientTape() as tape:
             real_logits = critic(real)
-            fake_logits = critic(fake)
+            fake_logits = self.discriminate(self.critic_view(fake, stream, fake=True), labels)
             per_example = self.adversarial.discriminator(real_logits, fake_logits)
             if self.adversarial.needs_gradient_penalty:
                 alpha = self.draw_uniform(batch, PENALTY_STREAM + stream)
                 penalty = losses.gradient_penalty(critic, real, fake, alpha)
                 per_example = per_example + self.gp_weight * penalty
                 self.d_penalty_tracker.update_state(penalty)
+            regularizer = self.discriminator_regularizer(critic, real, batch)
+            if regularizer is not None:
+                per_example = per_example + regularizer
             loss = self.d_optimizer.scale_loss(self.scale_loss(per_example, batch))
-        self.apply_gradients(tape, loss, self.discriminator.trainable_variables, self.d_optimizer)
+        self.apply_gradients(tape, loss, self.discriminator_variables(), self.d_optimizer)
         self.d_loss_tracker.update_state(per_example)
         self.d_real_tracker.update_state(losses.per_example(real_logits))
         self.d_fake_tracker.update_state(losses.per_example(fake_logits))
@@ -372,16 +391,20 @@ class GAN(keras.Model):
             raise ValueError(f"labels must be in [0, {self.num_classes}), got {labels.min()}..{labels.max()}")
         return labels
 
+    def latents_from(self, num_or_latents, seed: int | None = None) -> np.ndarray:
+        """An int: that many latents drawn from `seed`; an array: the latents, checked [N, latent_dim]."""
+        if isinstance(num_or_latents, (int, np.integer)):
+            return self.sample_latents(int(num_or_latents), seed)
+        latents = np.asarray(num_or_latents, dtype="float32")
+        if latents.ndim != 2 or latents.shape[1] != self.latent_dim:
+            raise ValueError(f"latents must have shape [N, {self.latent_dim}], got {latents.shape}")
+        return latents
+
     def generate(self, num_or_latents, seed: int | None = None, labels=None, batch_size: int = 256) -> np.ndarray:
         """Images in [-1, 1], shape [N, H, W, C], from the EMA generator when there is one. An int
         draws that many latents from `seed` (the same seed gives the same images); an array is
         used as the latents. Conditional models take `labels` (see `check_labels`)."""
-        if isinstance(num_or_latents, (int, np.integer)):
-            latents = self.sample_latents(int(num_or_latents), seed)
-        else:
-            latents = np.asarray(num_or_latents, dtype="float32")
-            if latents.ndim != 2 or latents.shape[1] != self.latent_dim:
-                raise ValueError(f"latents must have shape [N, {self.latent_dim}], got {latents.shape}")
+        latents = self.latents_from(num_or_latents, seed)
         labels = self.check_labels(labels, len(latents))
         chunks = []
         for i in range(0, len(latents), batch_size):

@@ -42,7 +42,7 @@ from ganzoo.layers.style import (
     WAverage,
     broadcast_ws,
 )
-from ganzoo.models.base import GAN
+from ganzoo.models.base import GAN, PENALTY_STREAM
 from ganzoo.registry import register_model
 
 # Style streams (see `_style_draw`): one block of ids per critic update (`stream`).
@@ -211,13 +211,8 @@ class StyleGANLite(GAN):
 
     # ------------------------------------------------------------ randomness
     def _style_draw(self, shape_tail, local_batch, stream: int, kind: str = "normal"):
-        """Stateless draws for the global batch from (noise_seed, step, stream), sliced for this
-        replica; seeds kept apart from the base streams by a negative second component."""
-        step = ops.cast(self.g_optimizer.iterations, "int64")
-        seed = tf.stack([tf.constant(self.noise_seed, tf.int64), -(step * 4096 + stream) - 1])
-        shape = [self._global_batch(local_batch), *shape_tail]
-        values = (tf.random.stateless_normal if kind == "normal" else tf.random.stateless_uniform)(shape, seed=seed)
-        return self._replica_slice(values, local_batch)
+        """The base's stateless draws, in this model's own stream ids (the ids below)."""
+        return self.draw(shape_tail, local_batch, stream, kind, own_streams=True)
 
     def training_noise(self, local_batch, stream: int = 0) -> list:
         return [self._style_draw([r, r, 1], local_batch, STYLE_STREAMS * stream + NOISE + i)
@@ -248,29 +243,18 @@ class StyleGANLite(GAN):
     def is_every(self, interval: int):
         return ops.equal(self.g_optimizer.iterations % interval, 0)
 
-    def discriminator_step(self, real, fake, labels=None, stream: int = 0):
-        """One D update on augmented real and fake images; every `r1_interval` steps it adds
-        r1_interval * gamma / 2 * ||grad D(real)||^2 (lazy R1, StyleGAN2 appendix B)."""
-        batch = ops.shape(real)[0]
-        critic = lambda images: self.discriminate(self.augment_images(images, STYLE_STREAMS * stream + AUGMENT))
-        with tf.GradientTape() as tape:
-            real_logits, fake_logits = critic(real), self.discriminate(self.augment_images(fake, STYLE_STREAMS * stream + AUGMENT + 32))
-            per_example = self.adversarial.discriminator(real_logits, fake_logits)
-            if self.adversarial.needs_gradient_penalty:
-                alpha = self.draw_uniform(batch, 32 + stream)
-                penalty = losses.gradient_penalty(critic, real, fake, alpha)
-                per_example = per_example + self.gp_weight * penalty
-                self.d_penalty_tracker.update_state(penalty)
-            if self.r1_gamma:
-                r1_step = self.is_every(self.r1_interval)
-                r1 = tf.cond(r1_step, lambda: losses.r1_penalty(critic, real), lambda: tf.zeros([batch]))
-                per_example = per_example + (self.r1_gamma / 2 * self.r1_interval) * r1
-                self.r1_tracker.update_state(r1, sample_weight=ops.cast(r1_step, "float32") * ops.ones_like(r1))
-            loss = self.d_optimizer.scale_loss(self.scale_loss(per_example, batch))
-        self.apply_gradients(tape, loss, self.discriminator_variables(), self.d_optimizer)
-        self.d_loss_tracker.update_state(per_example)
-        self.d_real_tracker.update_state(losses.per_example(real_logits))
-        self.d_fake_tracker.update_state(losses.per_example(fake_logits))
+    def critic_view(self, images, stream: int, fake: bool):
+        return self.augment_images(images, STYLE_STREAMS * stream + AUGMENT + (32 if fake else 0))
+
+    def discriminator_regularizer(self, critic, real, local_batch):
+        """Every `r1_interval` steps r1_interval * gamma / 2 * ||grad D(real)||^2 (lazy R1,
+        StyleGAN2 appendix B), zeros on the other steps."""
+        if not self.r1_gamma:
+            return None
+        r1_step = self.is_every(self.r1_interval)
+        r1 = tf.cond(r1_step, lambda: losses.r1_penalty(critic, real), lambda: tf.zeros([local_batch]))
+        self.r1_tracker.update_state(r1, sample_weight=ops.cast(r1_step, "float32") * ops.ones_like(r1))
+        return (self.r1_gamma / 2 * self.r1_interval) * r1
 
     def generator_loss(self, fake, batch, labels=None):
         per_example = self.adversarial.generator(self.discriminate(self.augment_images(fake, AUGMENT + 40)))
@@ -363,11 +347,9 @@ class StyleGANLite(GAN):
         image for every latent); noise_mode "random" draws the noise maps from `seed` too."""
         if truncation_psi == 1.0 and noise_mode == "const":
             return super().generate(num_or_latents, seed, labels, batch_size)  # the exported generator, exactly
-        if isinstance(num_or_latents, (int, np.integer)):
-            seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1) if seed is None else seed
-            latents = self.sample_latents(int(num_or_latents), seed)
-        else:
-            latents = np.asarray(num_or_latents, np.float32)
+        if isinstance(num_or_latents, (int, np.integer)) and seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)  # random noise maps follow it
+        latents = self.latents_from(num_or_latents, seed)
         self.check_labels(labels, len(latents))
         chunks = []
         for i in range(0, len(latents), batch_size):
