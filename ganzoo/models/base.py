@@ -296,12 +296,11 @@ class GAN(keras.Model):
     def discriminator_regularizer(self, critic, real, local_batch):
         """Extra per-example discriminator loss on real images, or None: none here; stylegan_lite's
         lazy R1. `critic` maps images to logits as the real batch was judged."""
-        return None
 
     def discriminator_step(self, real, fake, labels=None, stream: int = 0):
         """One discriminator update on a real and a generated batch. Touches no G weight."""
         batch = ops.shape(real)[0]
-        critic = lambda images: self.discriminate(self.critic_view(images, stream, fake=False), labels)  # noqa: E731
+        critic = lambda images: self.discriminate(self.critic_view(images, stream, fake=False), labels)
         with tf.GradientTape() as tape:
             real_logits = critic(real)
             fake_logits = self.discriminate(self.critic_view(fake, stream, fake=True), labels)
