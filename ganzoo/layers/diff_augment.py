@@ -37,9 +37,9 @@ def _shifted(x, k: int, axis: int):
         return x
     size, padding = x.shape[axis], [[0, 0]] * 4
     padding[axis] = [k, 0] if k > 0 else [0, -k]
-    padded = ops.pad(x, padding)
-    return padded[:, :size] if axis == 1 and k > 0 else padded[:, -size:] if axis == 1 else \
-        padded[:, :, :size] if k > 0 else padded[:, :, -size:]
+    window = [slice(None)] * 4
+    window[axis] = slice(0, size) if k > 0 else slice(-size, None)
+    return ops.pad(x, padding)[tuple(window)]
 
 
 def _shift(x, shift, axis: int, max_shift: int):
