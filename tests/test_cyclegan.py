@@ -23,7 +23,8 @@ from ganzoo.errors import DataError, GanzooError
 from ganzoo.export.tflite import TFLITE_MODES, run_tflite
 from ganzoo.layers import ImagePool, InstanceNormalization, ReflectionPadding2D
 from ganzoo.recipes import load_recipe
-from ganzoo.training import load_trained_model, train
+from ganzoo.training import load_trained_model, resume, runs, train
+from ganzoo.training.callbacks import StopAtStep
 from ganzoo.training.schedules import HoldThenLinearDecay
 
 FACE2ANIME = SHARED_DATA / "cyclegan" / "face2anime_64.zip"
@@ -155,6 +156,33 @@ def test_short_training_on_faces_and_anime_lowers_the_cycle_loss(tmp_path):
     # Six columns (A, G(A), F(G(A)), B, F(B), G(F(B))) by the 8 preview rows of each domain,
     # 32 px images with make_grid's 2 px padding.
     assert image.shape[:2] == (8 * 34 + 2, 6 * 34 + 2)
+
+
+def test_resumed_run_matches_an_uninterrupted_one_pools_and_decay_included(tmp_path):
+    # 12 steps of batch 4 with a pool of 8: the pools fill in 2 steps and swap from then on, and
+    # the learning rates decay over steps 6-12, so a resume at step 8 must restore both pools,
+    # both optimizers, all four networks and the unpaired data streams where they were.
+    overrides = ["model.preset=tiny", f'data.source="zip:{FACE2ANIME}"', "train.steps=12", "train.steps_per_epoch=4",
+                 "train.batch_size=4", "train.jit_compile=false", "logging.log_every_steps=4"]
+    recipe = load_recipe(REPO / "recipes" / "cyclegan_face2anime.toml", overrides)
+    straight = train(recipe, out=tmp_path / "a", verbose=0)
+    # Stopped after its checkpoint at step 8 with the 12-step plan kept (--max-steps would
+    # record 8 steps, and the decay would end there).
+    interrupted = train(recipe, out=tmp_path / "b", callbacks=[StopAtStep(8)], verbose=0)
+    (interrupted / runs.MODEL_FILE).unlink()
+    resume(interrupted, verbose=0)
+    history = [json.loads(line) for line in (interrupted / runs.HISTORY_FILE).read_text().splitlines()]
+    assert [h["step"] for h in history] == [4, 8, 12]
+    a, b = load_trained_model(straight), load_trained_model(interrupted)
+    assert int(b.pool_a.count.numpy()) == int(b.pool_b.count.numpy()) == 8
+    assert float(b.g_optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
+    for name in ("generator", "generator_ba", "discriminator", "discriminator_a", "pool_a", "pool_b"):
+        weights_a, weights_b = getattr(a, name).get_weights(), getattr(b, name).get_weights()
+        assert len(weights_a) == len(weights_b) > 0
+        for x, y in zip(weights_a, weights_b):
+            np.testing.assert_array_equal(x, y, err_msg=name)
+    for x, y in zip(a.d_optimizer.variables, b.d_optimizer.variables):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
 
 
 def test_export_both_directions_as_signatures_and_tflite_files_verified(tmp_path):
