@@ -138,6 +138,22 @@ def test_unpaired_data_from_the_zip_is_resumable(tmp_path):
         load_unpaired(f"folder:{tmp_path}", (32, 32, 3))
 
 
+def test_tfds_cycle_gan_pairs_feed_the_horse2zebra_recipe(tmp_path):
+    import tensorflow_datasets as tfds
+
+    # cycle_gan/* cannot be downloaded here; mock_data serves random images of random sizes
+    # from the dataset's own feature spec and splits (trainA, trainB, testA, testB).
+    recipe = load_recipe(REPO / "recipes" / "cyclegan_horse2zebra.toml", [
+        "model.preset=tiny", f'data.data_dir="{tmp_path}"', "train.steps=2", "train.steps_per_epoch=2",
+        "train.batch_size=2", "train.jit_compile=false"])
+    with tfds.testing.mock_data(num_examples=4, policy=tfds.testing.MockPolicy.USE_CODE):
+        a, b = load_unpaired(recipe.data.source, (32, 32, 3), split="test", data_dir=str(tmp_path))
+        run_dir = train(recipe, out=tmp_path / "runs", verbose=0)
+    assert a.shape == b.shape == (4, 32, 32, 3) and a.dtype == np.uint8
+    assert "tfds:cycle_gan/horse2zebra (train: 4 A and 4 B images)" in (run_dir / "run.log").read_text()
+    assert int(load_trained_model(run_dir).g_optimizer.iterations) == 2
+
+
 def test_short_training_on_faces_and_anime_lowers_the_cycle_loss(tmp_path):
     recipe = load_recipe(REPO / "recipes" / "cyclegan_face2anime.toml", [
         "model.preset=tiny", f'data.source="zip:{FACE2ANIME}"', "train.steps=120", "train.steps_per_epoch=20",

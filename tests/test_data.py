@@ -64,6 +64,21 @@ def test_tfds_missing_dataset_is_one_clear_line(tmp_path):
         load_images("tfds:no_such_dataset_xyz", (8, 8, 1), data_dir=str(tmp_path))
 
 
+def test_tfds_images_of_different_sizes_are_fitted_one_by_one(tmp_path):
+    import tensorflow_datasets as tfds
+
+    # mock_data builds examples from the dataset's feature spec: random sizes for these images.
+    with tfds.testing.mock_data(num_examples=5, policy=tfds.testing.MockPolicy.USE_CODE):
+        raw = list(tfds.as_numpy(tfds.load("oxford_flowers102", split="train", data_dir=str(tmp_path))))
+        data = load_images("tfds:oxford_flowers102", (16, 16, 3), data_dir=str(tmp_path))
+        with pytest.raises(DataError, match="images of different sizes: give an image shape"):
+            load_images("tfds:oxford_flowers102", None, data_dir=str(tmp_path))
+    assert len({example["image"].shape for example in raw}) > 1
+    expected = np.concatenate([fit_to_shape(example["image"][None], (16, 16, 3)) for example in raw])
+    np.testing.assert_array_equal(data.images, expected)
+    np.testing.assert_array_equal(data.labels, [example["label"] for example in raw])
+
+
 def write_png(path, value, size=(6, 6)):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(tf.io.encode_png(np.full(size + (3,), value, np.uint8)).numpy())

@@ -71,7 +71,10 @@ def tfds_data_dir(data_dir: str | None) -> str | None:
     return data_dir or os.environ.get("TFDS_DATA_DIR") or None
 
 
-def load_tfds(name: str, split: str, data_dir: str | None, download: bool) -> tuple[np.ndarray, np.ndarray | None]:
+def load_tfds(name: str, split: str, data_dir: str | None, download: bool,
+              image_shape=None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Images (uint8 [N, H, W, C]) and labels of a tfds split. Datasets whose images differ in
+    size (oxford_flowers102, cycle_gan/*, ...) are fitted to `image_shape` one image at a time."""
     import tensorflow_datasets as tfds
 
     data_dir = tfds_data_dir(data_dir)
@@ -97,11 +100,14 @@ def load_tfds(name: str, split: str, data_dir: str | None, download: bool) -> tu
         dataset = builder.as_dataset(split=split)
     except Exception as error:
         raise DataError(f"tfds dataset {name!r} has no split {split!r}: {str(error).splitlines()[0]}") from None
+    if "image" not in dataset.element_spec:
+        raise DataError(f"tfds dataset {name!r} has no 'image' feature")
+    uniform = dataset.element_spec["image"].shape.is_fully_defined()
+    if not uniform and image_shape is None:
+        raise DataError(f"tfds dataset {name!r} has images of different sizes: give an image shape to fit them to")
     images, labels = [], []
-    for batch in tfds.as_numpy(dataset.batch(_CHUNK)):
-        if "image" not in batch:
-            raise DataError(f"tfds dataset {name!r} has no 'image' feature")
-        images.append(batch["image"])
+    for batch in tfds.as_numpy(dataset.batch(_CHUNK) if uniform else dataset.batch(1)):
+        images.append(batch["image"] if uniform else fit_to_shape(batch["image"], image_shape))
         if "label" in batch:
             labels.append(batch["label"])
     if not images:
@@ -188,7 +194,7 @@ def load_images(
     if image_shape is None and kind in ("folder", "zip"):
         raise DataError(f"a {kind} of image files needs an image shape to decode its images at")
     if kind == "tfds":
-        images, labels = load_tfds(target, split, data_dir, download)
+        images, labels = load_tfds(target, split, data_dir, download, image_shape)
     elif kind == "npz":
         images, labels = load_npz(target)
     else:

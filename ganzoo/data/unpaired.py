@@ -22,7 +22,7 @@ def load_domain(source: str, folder: str, image_shape, data_dir: str | None = No
     """uint8 [N, H, W, C] images of one domain folder ('trainA', 'testB', ...) at `image_shape`."""
     kind, _, target = source.partition(":")
     if kind == "tfds":
-        images = list(load_tfds(target, folder, data_dir, download)[0])
+        images = list(load_tfds(target, folder, data_dir, download, image_shape)[0])
     elif kind == "zip":
         images = load_zip(target, image_shape[-1], inside=folder)
     elif kind == "folder":
