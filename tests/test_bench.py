@@ -28,6 +28,7 @@ def test_bench_train_compares_dcgan_with_the_keras_io_reference():
     assert reference_rate > 0 and ganzoo_rate > 0
     assert rows[0][3] == "1.00x" and math.isclose(float(rows[1][2].rstrip("x")), ganzoo_rate / reference_rate, rel_tol=0.02)
     assert "peak memory of the process" in result.output
+    assert "updates=alternating" in result.output  # the default order is stated
 
 
 def test_bench_train_other_models_and_bad_names():
@@ -37,6 +38,9 @@ def test_bench_train_other_models_and_bad_names():
     assert [r[0] for r in rows] == ["ganzoo"] and float(rows[0][1]) > 0
     result = CliRunner().invoke(main, ["bench", "train", "dcgann"])
     assert result.exit_code == 1 and "unknown model 'dcgann'" in result.output
+    result = CliRunner().invoke(main, ["bench", "train", "cyclegan", "--updates", "simultaneous"])
+    assert result.exit_code == 1 and "train.updates: cyclegan supports auto, alternating" in result.output
+    assert len(result.output.strip().splitlines()) == 1
 
 
 def test_bench_serve_measures_every_format_of_an_export(tmp_path):

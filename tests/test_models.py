@@ -155,6 +155,59 @@ def test_training_noise_is_a_function_of_seed_and_step(name):
     assert not np.allclose(first, other.draw_latents(4).numpy())
 
 
+SIMULTANEOUS = [name for name in MODELS if "simultaneous" in get_model_class(name).update_schemes]
+
+
+@pytest.mark.parametrize("name", SIMULTANEOUS)
+def test_simultaneous_updates_take_both_gradients_from_one_pass(name):
+    """One SGD step equals a hand-written step whose D and G gradients both come from the
+    discriminator as it was before the step; the alternating order gives G another gradient."""
+    sgd = lambda: keras.optimizers.SGD(0.5)
+    model = tiny(name, g_optimizer=sgd(), d_optimizer=sgd(), updates="simultaneous")
+    alternating = tiny(name, g_optimizer=sgd(), d_optimizer=sgd(), updates="alternating")
+    reference = tiny(name)
+    real, labels = tf.constant(real_batch(model)), labels_for(model)
+    latents = reference.draw_latents(8)
+    g_vars, d_vars = reference.generator.trainable_variables, reference.discriminator.trainable_variables
+    with tf.GradientTape(persistent=True) as tape:
+        fake = reference.generate_fake(latents, labels)
+        real_logits = reference.discriminate(real, labels)  # in the model's order (dropout draws)
+        fake_logits = reference.discriminate(fake, labels)
+        d_loss = tf.reduce_mean(tf.nn.softplus(-real_logits) + tf.nn.softplus(fake_logits))
+        g_loss = tf.reduce_mean(tf.nn.softplus(-fake_logits))  # non-saturating
+    expected_g = [v.numpy() - 0.5 * tf.convert_to_tensor(g).numpy() for v, g in zip(g_vars, tape.gradient(g_loss, g_vars))]
+    expected_d = [v.numpy() - 0.5 * tf.convert_to_tensor(g).numpy() for v, g in zip(d_vars, tape.gradient(d_loss, d_vars))]
+    batch = (real, tf.constant(labels)) if model.num_classes else real
+    logs = model.train_step(batch)
+    alternating.train_step(batch)
+    for want, got in zip(expected_d, model.discriminator.trainable_variables):
+        np.testing.assert_allclose(got.numpy(), want, atol=2e-5)
+    for want, got in zip(expected_g, model.generator.trainable_variables):
+        np.testing.assert_allclose(got.numpy(), want, atol=2e-5)
+    np.testing.assert_allclose(float(logs["d_loss"]), float(d_loss), rtol=1e-5)
+    np.testing.assert_allclose(float(logs["g_loss"]), float(g_loss), rtol=1e-5)
+    # Same D update; G's differs, as it learns from the updated D.
+    for same, other in zip(model.discriminator.trainable_variables, alternating.discriminator.trainable_variables):
+        np.testing.assert_allclose(same.numpy(), other.numpy(), atol=2e-5)
+    assert max(np.abs(a.numpy() - b.numpy()).max() for a, b in
+               zip(model.generator.trainable_variables, alternating.generator.trainable_variables)) > 1e-3
+
+
+def test_simultaneous_updates_with_extra_critic_steps_penalty_saving_and_unsupported_models(tmp_path):
+    model = tiny("dcgan", loss="wgan_gp", d_steps=2, updates="simultaneous")
+    history = model.fit(dataset_for(model, 32, 8), epochs=2, verbose=0).history
+    assert all(np.all(np.isfinite(values)) for values in history.values())
+    assert int(model.d_optimizer.iterations) == 16 and int(model.g_optimizer.iterations) == 8
+    model.save(tmp_path / "model.keras")
+    assert keras.saving.load_model(tmp_path / "model.keras").updates == "simultaneous"
+    assert tiny("dcgan").updates == get_model_class("dcgan").default_updates
+    for name in ("stylegan_lite", "cyclegan", "srgan"):
+        with pytest.raises(ValueError, match="supports updates=alternating, got 'simultaneous'"):
+            ganzoo.create_model(name, "tiny").compile(updates="simultaneous")
+    with pytest.raises(ValueError, match="got 'sideways'"):
+        ganzoo.create_model("dcgan", "tiny").compile(updates="sideways")
+
+
 def test_compile_rejects_unknown_loss_and_shared_optimizer():
     model = ganzoo.create_model("dcgan", "tiny")
     with pytest.raises(ValueError, match="unknown loss"):

@@ -30,6 +30,10 @@ _STREAMS_PER_STEP = 64
 _OWN_STREAMS_PER_STEP = 4096
 LATENT_STREAM = 0
 PENALTY_STREAM = 32
+# alternating: D is updated, then G learns from the updated D's opinion of the same fakes (the
+# DCGAN paper, keras-io). simultaneous: both gradients come from one pass through D, taken before
+# either update (TensorFlow's DCGAN tutorial); it saves a D pass over the fakes.
+UPDATE_SCHEMES = ("alternating", "simultaneous")
 
 
 def default_optimizer() -> keras.optimizers.Optimizer:
@@ -58,6 +62,10 @@ class GAN(keras.Model):
     num_classes: int = 0  # conditional models set it: data then yields (images, labels)
     task: str = "generate"  # "super_resolution" (srgan): data yields (LR, HR); no sampling from noise
     serving: str = "latent"  # the export signatures of a "generate" model: "latent" or "style" (stylegan_lite)
+    # How a step orders the D and G updates (UPDATE_SCHEMES); models with their own train_step
+    # support "alternating" only.
+    update_schemes: tuple[str, ...] = UPDATE_SCHEMES
+    default_updates: str = "alternating"
 
     def __init__(self, ema_decay: float = 0.0, **kwargs):
         super().__init__(**kwargs)
@@ -74,6 +82,7 @@ class GAN(keras.Model):
         self.d_steps = 1
         self.gp_weight = 10.0
         self.noise_seed = 0
+        self.updates = self.default_updates
 
     def finish_init(self) -> None:
         """Builds the EMA copy of the generator (when ema_decay > 0) and marks the wrapper built
@@ -133,11 +142,13 @@ class GAN(keras.Model):
         d_steps: int = 1,
         gp_weight: float = 10.0,
         noise_seed: int = 0,
+        updates: str | None = None,
         **kwargs: Any,
     ) -> None:
         """`loss` names an entry of `ganzoo.losses.ADVERSARIAL_LOSSES`; `d_steps` discriminator
         updates per generator update (5 is usual for wgan_gp); `noise_seed` seeds the
-        stateless training noise. Other keyword arguments (jit_compile, steps_per_execution,
+        stateless training noise; `updates` is "alternating" or "simultaneous" (UPDATE_SCHEMES;
+        None: the model's default). Other keyword arguments (jit_compile, steps_per_execution,
         ...) go to `keras.Model.compile`."""
         super().compile(optimizer=None, loss=None, **kwargs)
         self.g_optimizer = keras.optimizers.get(g_optimizer) if g_optimizer else default_optimizer()
@@ -155,6 +166,10 @@ class GAN(keras.Model):
         self.d_steps = int(d_steps)
         self.gp_weight = float(gp_weight)
         self.noise_seed = int(noise_seed)
+        updates = updates or self.default_updates
+        if updates not in self.update_schemes:
+            raise ValueError(f"{type(self).__name__} supports updates={' or '.join(self.update_schemes)}, got {updates!r}")
+        self.updates = updates
         # Built here, in the caller's strategy scope: lazily built slots fail under a strategy.
         self.g_optimizer.build(self.generator_variables())
         self.d_optimizer.build(self.discriminator_variables())
@@ -169,6 +184,7 @@ class GAN(keras.Model):
             "d_steps": self.d_steps,
             "gp_weight": self.gp_weight,
             "noise_seed": self.noise_seed,
+            "updates": self.updates,
         }
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
@@ -297,27 +313,36 @@ class GAN(keras.Model):
         """Extra per-example discriminator loss on real images, or None: none here; stylegan_lite's
         lazy R1. `critic` maps images to logits as the real batch was judged."""
 
-    def discriminator_step(self, real, fake, labels=None, stream: int = 0):
-        """One discriminator update on a real and a generated batch. Touches no G weight."""
+    def discriminator_loss(self, real, fake, labels=None, stream: int = 0):
+        """Per-example discriminator loss (penalty and regularizer included) and the logits of
+        the real and the generated batch; call it inside the discriminator's tape."""
         batch = ops.shape(real)[0]
         critic = lambda images: self.discriminate(self.critic_view(images, stream, fake=False), labels)
-        with tf.GradientTape() as tape:
-            real_logits = critic(real)
-            fake_logits = self.discriminate(self.critic_view(fake, stream, fake=True), labels)
-            per_example = self.adversarial.discriminator(real_logits, fake_logits)
-            if self.adversarial.needs_gradient_penalty:
-                alpha = self.draw_uniform(batch, PENALTY_STREAM + stream)
-                penalty = losses.gradient_penalty(critic, real, fake, alpha)
-                per_example = per_example + self.gp_weight * penalty
-                self.d_penalty_tracker.update_state(penalty)
-            regularizer = self.discriminator_regularizer(critic, real, batch)
-            if regularizer is not None:
-                per_example = per_example + regularizer
-            loss = self.d_optimizer.scale_loss(self.scale_loss(per_example, batch))
-        self.apply_gradients(tape, loss, self.discriminator_variables(), self.d_optimizer)
+        real_logits = critic(real)
+        fake_logits = self.discriminate(self.critic_view(fake, stream, fake=True), labels)
+        per_example = self.adversarial.discriminator(real_logits, fake_logits)
+        if self.adversarial.needs_gradient_penalty:
+            alpha = self.draw_uniform(batch, PENALTY_STREAM + stream)
+            penalty = losses.gradient_penalty(critic, real, fake, alpha)
+            per_example = per_example + self.gp_weight * penalty
+            self.d_penalty_tracker.update_state(penalty)
+        regularizer = self.discriminator_regularizer(critic, real, batch)
+        if regularizer is not None:
+            per_example = per_example + regularizer
+        return per_example, real_logits, fake_logits
+
+    def track_discriminator(self, per_example, real_logits, fake_logits) -> None:
         self.d_loss_tracker.update_state(per_example)
         self.d_real_tracker.update_state(losses.per_example(real_logits))
         self.d_fake_tracker.update_state(losses.per_example(fake_logits))
+
+    def discriminator_step(self, real, fake, labels=None, stream: int = 0):
+        """One discriminator update on a real and a generated batch. Touches no G weight."""
+        with tf.GradientTape() as tape:
+            per_example, real_logits, fake_logits = self.discriminator_loss(real, fake, labels, stream)
+            loss = self.d_optimizer.scale_loss(self.scale_loss(per_example, ops.shape(real)[0]))
+        self.apply_gradients(tape, loss, self.discriminator_variables(), self.d_optimizer)
+        self.track_discriminator(per_example, real_logits, fake_logits)
 
     def generator_loss(self, fake, batch, labels=None):
         """Per-example adversarial loss of generated images under the current discriminator,
@@ -345,17 +370,38 @@ class GAN(keras.Model):
         for extra in range(1, self.d_steps):
             self.discriminator_step(real, self.generate_fake(self.draw_latents(batch, extra), labels), labels, extra)
         latents = self.draw_latents(batch)
-        with tf.GradientTape() as g_tape:
-            # One generator forward pass serves both updates (as in the PyTorch DCGAN recipe):
-            # D learns from these fakes, then G learns from the updated D's opinion of them.
-            fake = self.generate_fake(latents, labels)
-            with g_tape.stop_recording():
-                self.discriminator_step(real, fake, labels)
-            g_per_example, g_loss = self.generator_loss(fake, batch, labels)
-        self.generator_update(g_tape, g_per_example, g_loss)
+        if self.updates == "simultaneous":
+            self.simultaneous_step(real, latents, labels)
+        else:
+            with tf.GradientTape() as g_tape:
+                # One generator forward pass serves both updates (as in the PyTorch DCGAN recipe):
+                # D learns from these fakes, then G learns from the updated D's opinion of them.
+                fake = self.generate_fake(latents, labels)
+                with g_tape.stop_recording():
+                    self.discriminator_step(real, fake, labels)
+                g_per_example, g_loss = self.generator_loss(fake, batch, labels)
+            self.generator_update(g_tape, g_per_example, g_loss)
         if self.ema_generator is not None:
             self.update_ema()
         return self.training_logs()
+
+    def simultaneous_step(self, real, latents, labels=None) -> None:
+        """D and G updates from one pass: G's loss reads the logits D's loss reads, and both
+        gradients are taken before either optimizer changes a weight."""
+        batch = ops.shape(real)[0]
+        with tf.GradientTape() as g_tape:
+            fake = self.generate_fake(latents, labels)
+            with tf.GradientTape() as d_tape:  # opened after G's pass: it records D's ops only
+                d_per_example, real_logits, fake_logits = self.discriminator_loss(real, fake, labels)
+                d_loss = self.d_optimizer.scale_loss(self.scale_loss(d_per_example, batch))
+            g_per_example = self.adversarial.generator(fake_logits)
+            g_loss = self.g_optimizer.scale_loss(self.scale_loss(g_per_example, batch))
+        d_grads = d_tape.gradient(d_loss, self.discriminator_variables())
+        g_grads = g_tape.gradient(g_loss, self.generator_variables())
+        self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator_variables()))
+        self.g_optimizer.apply_gradients(zip(g_grads, self.generator_variables()))
+        self.track_discriminator(d_per_example, real_logits, fake_logits)
+        self.g_loss_tracker.update_state(g_per_example)
 
     def training_logs(self) -> dict[str, Any]:
         logs = {m.name: m.result() for m in self.metrics}

@@ -80,6 +80,7 @@ def build_patch_discriminator(filters: int, channels: int, name: str) -> keras.M
 @register_model("cyclegan")
 class CycleGAN(GAN):
     task = "translate"
+    update_schemes = ("alternating",)  # its own train_step
     presets = {
         "tiny": dict(image_size=32, filters=8, blocks=2, d_filters=8, pool_size=8),
         "64": dict(image_size=64, filters=64, blocks=6, d_filters=64),

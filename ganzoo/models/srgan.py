@@ -87,6 +87,7 @@ def vgg_feature_extractor(content_loss: str, weights: str) -> keras.Model:
 @register_model("srgan")
 class SRGAN(GAN):
     task = "super_resolution"
+    update_schemes = ("alternating",)  # its own train_step
     presets = {
         "tiny": dict(scale=4, filters=8, blocks=2, d_filters=(8, 16), d_dense=16, hr_patch=32),
         "x4": dict(scale=4, filters=64, blocks=16, d_filters=(64, 128, 256, 512), d_dense=1024, hr_patch=96),
