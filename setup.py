@@ -27,7 +27,7 @@ setup(
     extras_require={
         "gpu": [f"tensorflow[and-cuda]=={TENSORFLOW}"],
         "tflite": ["ai-edge-litert"],
-        "test": ["pytest>=8", "scipy", "ai-edge-litert"],
+        "test": ["pytest>=8", "pytest-xdist>=3", "scipy", "ai-edge-litert"],
     },
     entry_points={"console_scripts": ["ganzoo=ganzoo.cli:main"]},
 )
