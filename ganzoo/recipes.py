@@ -92,7 +92,7 @@ class TrainSection:
     loss: str = "non_saturating"
     d_steps: int = 1
     gp_weight: float = 10.0
-    updates: str = "auto"  # alternating | simultaneous | auto (the model's default)
+    updates: str = "alternating"  # or simultaneous (vanilla, dcgan, cgan)
     jit_compile: bool = True
     steps_per_execution: int = 1
     strategy: str = "auto"  # auto | default | mirrored | multi_worker | tpu
@@ -220,8 +220,8 @@ def validate(recipe: Recipe) -> Recipe:
     if kind in ("folder", "zip", "npz") and not Path(target).exists():
         raise RecipeError(f"data.source: {target} does not exist")
     model_class = registry.get_model_class(recipe.model.name)
-    if recipe.train.updates != "auto" and recipe.train.updates not in model_class.update_schemes:
-        raise RecipeError(f"train.updates: {recipe.model.name} supports auto, {', '.join(model_class.update_schemes)}; "
+    if recipe.train.updates not in model_class.update_schemes:
+        raise RecipeError(f"train.updates: {recipe.model.name} supports {', '.join(model_class.update_schemes)}; "
                           f"got {recipe.train.updates!r}")
     for key in ("steps", "batch_size", "steps_per_epoch", "d_steps", "steps_per_execution"):
         if getattr(recipe.train, key) < 1:

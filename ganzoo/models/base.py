@@ -65,7 +65,6 @@ class GAN(keras.Model):
     # How a step orders the D and G updates (UPDATE_SCHEMES); models with their own train_step
     # support "alternating" only.
     update_schemes: tuple[str, ...] = UPDATE_SCHEMES
-    default_updates: str = "alternating"
 
     def __init__(self, ema_decay: float = 0.0, **kwargs):
         super().__init__(**kwargs)
@@ -82,7 +81,7 @@ class GAN(keras.Model):
         self.d_steps = 1
         self.gp_weight = 10.0
         self.noise_seed = 0
-        self.updates = self.default_updates
+        self.updates = "alternating"
 
     def finish_init(self) -> None:
         """Builds the EMA copy of the generator (when ema_decay > 0) and marks the wrapper built
@@ -142,13 +141,13 @@ class GAN(keras.Model):
         d_steps: int = 1,
         gp_weight: float = 10.0,
         noise_seed: int = 0,
-        updates: str | None = None,
+        updates: str = "alternating",
         **kwargs: Any,
     ) -> None:
         """`loss` names an entry of `ganzoo.losses.ADVERSARIAL_LOSSES`; `d_steps` discriminator
         updates per generator update (5 is usual for wgan_gp); `noise_seed` seeds the
-        stateless training noise; `updates` is "alternating" or "simultaneous" (UPDATE_SCHEMES;
-        None: the model's default). Other keyword arguments (jit_compile, steps_per_execution,
+        stateless training noise; `updates` is "alternating" or "simultaneous" (UPDATE_SCHEMES).
+        Other keyword arguments (jit_compile, steps_per_execution,
         ...) go to `keras.Model.compile`."""
         super().compile(optimizer=None, loss=None, **kwargs)
         self.g_optimizer = keras.optimizers.get(g_optimizer) if g_optimizer else default_optimizer()
@@ -166,7 +165,6 @@ class GAN(keras.Model):
         self.d_steps = int(d_steps)
         self.gp_weight = float(gp_weight)
         self.noise_seed = int(noise_seed)
-        updates = updates or self.default_updates
         if updates not in self.update_schemes:
             raise ValueError(f"{type(self).__name__} supports updates={' or '.join(self.update_schemes)}, got {updates!r}")
         self.updates = updates
@@ -347,7 +345,10 @@ class GAN(keras.Model):
     def generator_loss(self, fake, batch, labels=None):
         """Per-example adversarial loss of generated images under the current discriminator,
         and its global-batch mean (compute both inside the generator's tape)."""
-        per_example = self.adversarial.generator(self.discriminate(fake, labels))
+        return self.generator_loss_of_logits(self.discriminate(fake, labels), batch)
+
+    def generator_loss_of_logits(self, fake_logits, batch):
+        per_example = self.adversarial.generator(fake_logits)
         return per_example, self.g_optimizer.scale_loss(self.scale_loss(per_example, batch))
 
     def generator_update(self, tape, per_example, loss) -> None:
@@ -394,8 +395,7 @@ class GAN(keras.Model):
             with tf.GradientTape() as d_tape:  # opened after G's pass: it records D's ops only
                 d_per_example, real_logits, fake_logits = self.discriminator_loss(real, fake, labels)
                 d_loss = self.d_optimizer.scale_loss(self.scale_loss(d_per_example, batch))
-            g_per_example = self.adversarial.generator(fake_logits)
-            g_loss = self.g_optimizer.scale_loss(self.scale_loss(g_per_example, batch))
+            g_per_example, g_loss = self.generator_loss_of_logits(fake_logits, batch)
         d_grads = d_tape.gradient(d_loss, self.discriminator_variables())
         g_grads = g_tape.gradient(g_loss, self.generator_variables())
         self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator_variables()))

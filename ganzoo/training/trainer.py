@@ -59,7 +59,7 @@ def build_model(recipe: Recipe, strategy: tf.distribute.Strategy | None = None) 
             loss=recipe.train.loss,
             d_steps=recipe.train.d_steps,
             gp_weight=recipe.train.gp_weight,
-            updates=None if recipe.train.updates == "auto" else recipe.train.updates,
+            updates=recipe.train.updates,
             noise_seed=recipe.train.seed,
             jit_compile=jit_compile,
             steps_per_execution=steps_per_execution,
