@@ -36,14 +36,16 @@ class ImagePool(keras.layers.Layer):
             return images
         images = tf.cast(images, self.images.dtype)
         batch = tf.shape(images)[0]
-        coins = tf.random.stateless_uniform([batch], seed=seed)
+        # Integer draws: TensorFlow's float stateless_uniform gives other numbers under XLA than in
+        # a graph, its integer draws the same, so the pool decides alike whatever jit_compile is.
+        coins = tf.random.stateless_uniform([batch], seed=seed, maxval=2, dtype=tf.int32)
         slots = tf.random.stateless_uniform([batch], seed=seed + tf.constant([0, 1], seed.dtype), maxval=self.size, dtype=tf.int32)
         pool, count = self.images.value, self.count.value
 
         def one_image(i, pool, count, chosen):
             image = images[i]
             filling = count < self.size
-            swap = tf.logical_and(tf.logical_not(filling), coins[i] > 0.5)
+            swap = tf.logical_and(tf.logical_not(filling), coins[i] == 1)
             slot = tf.where(filling, count, slots[i])
             stored = tf.gather(pool, slot)
             returned = tf.where(swap, stored, image)
