@@ -340,8 +340,11 @@ def bench_export_command(source, model_name, preset, batch, repeats, threads) ->
 @click.option("--jit-compile/--no-jit-compile", default=None, help="Override ganzoo's default.")
 @click.option("--steps-per-execution", type=click.IntRange(min=1), help="Override ganzoo's default.")
 @click.option("--updates", type=click.Choice(["alternating", "simultaneous"]), help="Override the model's default update order.")
+@click.option("--mixed-precision", type=click.Choice(["float32", "mixed_float16", "mixed_bfloat16"]),
+              help="Override ganzoo's default (float32).")
 @one_line_errors
-def bench_train_command(model_name, preset, batch, steps, warmup, jit_compile, steps_per_execution, updates) -> None:
+def bench_train_command(model_name, preset, batch, steps, warmup, jit_compile, steps_per_execution, updates,
+                        mixed_precision) -> None:
     """Training images/sec of MODEL (and, for dcgan, of a keras-io-style reference) in one process."""
     import ganzoo
     from ganzoo.bench.train import bench_train, format_bench_train
@@ -353,7 +356,8 @@ def bench_train_command(model_name, preset, batch, steps, warmup, jit_compile, s
     preset = preset or ("mnist" if "mnist" in presets else "tiny")
     window = max(1, steps // 6)
     result = bench_train(model_name, preset, batch, warmup=warmup, window=window, windows=steps // window,
-                         jit_compile=jit_compile, steps_per_execution=steps_per_execution, updates=updates)
+                         jit_compile=jit_compile, steps_per_execution=steps_per_execution, updates=updates,
+                         mixed_precision=mixed_precision)
     click.echo(format_bench_train(result))
 
 

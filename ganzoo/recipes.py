@@ -93,10 +93,10 @@ class TrainSection:
     d_steps: int = 1
     gp_weight: float = 10.0
     updates: str = "alternating"  # or simultaneous (vanilla, dcgan, cgan)
-    jit_compile: bool = True
+    jit_compile: bool | str = "auto"  # true | false | auto (ganzoo/training/hardware.py)
     steps_per_execution: int = 1
     strategy: str = "auto"  # auto | default | mirrored | multi_worker | tpu
-    mixed_precision: str = "float32"  # float32 | mixed_float16 (GPU) | mixed_bfloat16 (TPU, recent CPUs)
+    mixed_precision: str = "float32"  # float32 | mixed_float16 (GPU) | mixed_bfloat16 (TPU, CPUs with bf16 units)
 
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -149,7 +149,8 @@ def _check_type(value: Any, kind: type, key: str) -> Any:
     if kind is int and isinstance(value, float) and value.is_integer():
         return int(value)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise RecipeError(f"recipe key '{key}' must be {kind.__name__}, got {type(value).__name__} {value!r}")
+        expected = " or ".join(t.__name__ for t in typing.get_args(kind)) or kind.__name__
+        raise RecipeError(f"recipe key '{key}' must be {expected}, got {type(value).__name__} {value!r}")
     return value
 
 
@@ -230,6 +231,8 @@ def validate(recipe: Recipe) -> Recipe:
 
     if recipe.train.strategy not in STRATEGIES:
         raise RecipeError(f"train.strategy: unknown strategy {recipe.train.strategy!r}; known: {', '.join(STRATEGIES)}")
+    if isinstance(recipe.train.jit_compile, str) and recipe.train.jit_compile != "auto":
+        raise RecipeError(f"train.jit_compile must be true, false or \"auto\", got {recipe.train.jit_compile!r}")
     if recipe.train.mixed_precision not in PRECISIONS:
         raise RecipeError(f"train.mixed_precision: unknown policy {recipe.train.mixed_precision!r}; known: {', '.join(PRECISIONS)}")
     if recipe.train.steps_per_epoch % recipe.train.steps_per_execution:

@@ -8,17 +8,21 @@ import math
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
+import ganzoo
 from ganzoo.data import training_dataset
 from ganzoo.recipes import recipe_from_dict
-from ganzoo.training.trainer import build_model
+from ganzoo.training.hardware import Hardware, detect_hardware, onednn_enabled, resolve_jit_compile
+from ganzoo.training.trainer import build_model, dtype_policy
 
 STEPS = 4
 
 
 def tiny_recipe(**train):
     raw = {"model": {"name": "dcgan", "preset": "tiny"}, "data": {"source": "tfds:mnist"},
-           "train": {"steps": STEPS, "batch_size": 8, "steps_per_epoch": STEPS, "jit_compile": False, **train}}
+           "train": {"steps": STEPS, "batch_size": 8, "steps_per_epoch": STEPS, "jit_compile": False,
+                     "mixed_precision": "float32", **train}}
     return recipe_from_dict(raw, name="settings")
 
 
@@ -56,7 +60,8 @@ def test_stylegan_lite_trains_with_its_lazy_branches_and_augmentation(train):
     length) run on every other step here, in mixed precision and under XLA."""
     overrides = {"r1_interval": 2, "pl_weight": 2.0, "pl_interval": 2, "augment": "color,translation,cutout"}
     raw = {"model": {"name": "stylegan_lite", "preset": "tiny", "overrides": overrides}, "data": {"source": "tfds:mnist"},
-           "train": {"steps": STEPS, "batch_size": 8, "steps_per_epoch": STEPS, "jit_compile": False, **train}}
+           "train": {"steps": STEPS, "batch_size": 8, "steps_per_epoch": STEPS, "jit_compile": False,
+                     "mixed_precision": "float32", **train}}
     model = build_model(recipe_from_dict(raw, name="settings"))
     images = np.random.default_rng(0).integers(0, 256, (64, 16, 16, 1), dtype=np.uint8)
     history = model.fit(training_dataset(images, 8, seed=0), epochs=1, steps_per_epoch=STEPS, verbose=0).history
@@ -70,3 +75,60 @@ def test_stylegan_lite_trains_with_its_lazy_branches_and_augmentation(train):
     assert np.mean(history["r1_penalty"]) > 0 and np.mean(history["pl_penalty"]) > 0
     samples = model.generate(4, seed=1, truncation_psi=0.7)
     assert samples.dtype == np.float32 and np.isfinite(samples).all()
+
+
+def synthetic_batch(model, batch: int = 4):
+    """One batch of what the model's data pipeline yields, in [-1, 1]."""
+    rng = np.random.default_rng(0)
+    image = lambda shape: rng.uniform(-1, 1, (batch, *shape)).astype("float32")
+    if model.task == "super_resolution":
+        hr = image((model.hr_patch, model.hr_patch, 3))
+        return image((model.hr_patch // model.scale, model.hr_patch // model.scale, 3)), hr
+    if model.task == "translate":
+        return image(model.image_shape), image(model.image_shape)
+    if model.num_classes:
+        return image(model.image_shape), np.arange(batch, dtype=np.int32) % model.num_classes
+    return image(model.image_shape)
+
+
+@pytest.mark.parametrize("name", ganzoo.list_models())
+def test_every_model_trains_in_mixed_bfloat16(name):
+    """TPUs and CPUs with bf16 units train in mixed_bfloat16: every model must (16-bit compute,
+    float32 weights, finite losses, weights that move). cgan's projection logit once failed here."""
+    with dtype_policy("mixed_bfloat16"):
+        keras.utils.set_random_seed(0)
+        model = ganzoo.create_model(name, "tiny")
+        model.compile(jit_compile=False)
+    layers = [layer for layer in model.generator._flatten_layers() if getattr(layer, "kernel", None) is not None]
+    assert layers and all(layer.kernel.dtype == "float32" for layer in layers)
+    assert sum(layer.compute_dtype == "bfloat16" for layer in layers) >= len(layers) - 1  # an output layer may be float32
+    before = [w.copy() for w in model.generator.get_weights()]
+    logs = model.fit(tf.data.Dataset.from_tensors(synthetic_batch(model)).repeat(2), epochs=1, verbose=0).history
+    assert all(np.isfinite(values).all() for values in logs.values()), logs
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.generator.get_weights()))
+
+
+@pytest.mark.parametrize(
+    "hardware, jit_compile",
+    [(Hardware("cpu", onednn=False), True), (Hardware("cpu", onednn=True), False), (Hardware("gpu", onednn=True), True),
+     (Hardware("tpu", onednn=False), True)],
+    ids=["cpu-without-onednn", "cpu-with-onednn", "gpu", "tpu"],
+)
+def test_auto_jit_compile_follows_the_hardware(hardware, jit_compile):
+    assert resolve_jit_compile("auto", hardware) is jit_compile
+    # What a recipe states is kept whatever the machine.
+    assert resolve_jit_compile(False, hardware) is False and resolve_jit_compile(True, hardware) is True
+
+
+def test_auto_jit_compile_reads_this_machine(monkeypatch):
+    """Recipes default to "auto", and build_model applies what it resolves to here; with oneDNN
+    off (TF_ENABLE_ONEDNN_OPTS=0, or an AVX2 CPU) it turns XLA on."""
+    recipe = recipe_from_dict({"model": {"name": "dcgan", "preset": "tiny"}, "data": {"source": "tfds:mnist"},
+                               "train": {"steps": 1}}, name="auto")
+    assert recipe.train.jit_compile == "auto"
+    hardware = detect_hardware()
+    assert hardware == Hardware("cpu", onednn_enabled())
+    assert build_model(recipe).jit_compile is (not hardware.onednn)
+    for onednn in (True, False):
+        monkeypatch.setattr("ganzoo.training.hardware.onednn_enabled", lambda: onednn)
+        assert build_model(recipe).jit_compile is (not onednn)

@@ -98,30 +98,32 @@ def bench_data(image_shape, count: int = 4096) -> tuple[np.ndarray, str]:
 
 def bench_train(model_name: str, preset: str, batch: int, warmup: int = 20, window: int = 10, windows: int = 6,
                 jit_compile: bool | None = None, steps_per_execution: int | None = None,
-                updates: str | None = None) -> dict:
+                updates: str | None = None, mixed_precision: str | None = None) -> dict:
     """Rows {name, settings, compile_s, images_per_s, vs_reference} plus the process's peak memory."""
     from ganzoo.bench.reference_dcgan import build_reference, reference_dataset
     from ganzoo.data import training_dataset
     from ganzoo.recipes import TrainSection, recipe_from_dict
     from ganzoo.registry import preset_config
+    from ganzoo.training.hardware import detect_hardware, resolve_jit_compile
     from ganzoo.training.trainer import build_model
 
     defaults = TrainSection(steps=1)
-    jit = defaults.jit_compile if jit_compile is None else jit_compile
+    precision = mixed_precision or defaults.mixed_precision
+    jit = resolve_jit_compile(defaults.jit_compile if jit_compile is None else jit_compile, detect_hardware())
     spe = defaults.steps_per_execution if steps_per_execution is None else steps_per_execution
     if window % spe:
         window = spe * max(1, round(window / spe))
     recipe = recipe_from_dict({
         "model": {"name": model_name, "preset": preset}, "data": {"source": "tfds:mnist"},
         "train": {"steps": 1, "batch_size": batch, "jit_compile": jit, "steps_per_execution": spe,
-                  "updates": updates or defaults.updates},
+                  "updates": updates or defaults.updates, "mixed_precision": precision},
     }, name="bench")
     keras.utils.set_random_seed(0)
     model = build_model(recipe)
     images, description = bench_data(model.image_shape)
     labels = (np.arange(len(images)) % model.num_classes).astype(np.int32) if model.num_classes else None
     contenders = [Contender("ganzoo", model, training_dataset(images, batch, seed=0, labels=labels),
-                            f"jit_compile={jit}, steps_per_execution={spe}, updates={model.updates}")]
+                            f"jit_compile={jit}, steps_per_execution={spe}, updates={model.updates}, {precision}")]
     if model_name == "dcgan":
         config = preset_config("dcgan", preset)
         reference = build_reference(config["latent_dim"], config["image_shape"], config["g_filters"], config["d_filters"])

@@ -38,9 +38,10 @@ class ProjectionLogit(layers.Layer):
 
     def build(self, input_shape):
         features_shape, _ = input_shape
-        self.unconditional = layers.Dense(1, name="psi", **initializers(self.init_std)[0])
+        # The sub-layers compute in this layer's dtype (float32 logits under a mixed policy).
+        self.unconditional = layers.Dense(1, name="psi", dtype=self.dtype_policy, **initializers(self.init_std)[0])
         self.unconditional.build(features_shape)
-        self.class_embedding = layers.Embedding(self.num_classes, features_shape[-1], name="class_embedding",
+        self.class_embedding = layers.Embedding(self.num_classes, features_shape[-1], name="class_embedding", dtype=self.dtype_policy,
                                                 embeddings_initializer=keras.initializers.RandomNormal(0.0, 0.02))
         self.class_embedding.build((None,))
 

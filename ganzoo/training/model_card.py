@@ -54,7 +54,7 @@ def model_card_text(run_dir: Path) -> str:
         f"D {recipe.optimizer.discriminator.name} {recipe.optimizer.discriminator.learning_rate:g}",
         f"- Hardware: {start.get('host', 'unknown')}; devices: {start.get('devices', 'unknown')}; "
         f"strategy {start.get('strategy', train.strategy)} with {start.get('replicas', '?')} replica(s); "
-        f"precision {train.mixed_precision}, XLA {train.jit_compile}",
+        f"precision {start.get('mixed precision', train.mixed_precision)}, XLA {start.get('xla', train.jit_compile)}",
     ]
     if history:
         last = history[-1]

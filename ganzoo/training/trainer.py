@@ -34,6 +34,7 @@ from ganzoo.training.callbacks import (
     TrainingLogger,
     model_step,
 )
+from ganzoo.training.hardware import detect_hardware, resolve_jit_compile
 from ganzoo.training.model_card import write_model_card
 from ganzoo.training.strategy import (
     resolve_strategy_name,
@@ -46,7 +47,8 @@ from ganzoo.training.strategy import (
 def build_model(recipe: Recipe, strategy: tf.distribute.Strategy | None = None) -> GAN:
     """The recipe's model, compiled, with everything created in the strategy's scope."""
     strategy = strategy or tf.distribute.get_strategy()
-    jit_compile, steps_per_execution = recipe.train.jit_compile, recipe.train.steps_per_execution
+    jit_compile = resolve_jit_compile(recipe.train.jit_compile, detect_hardware(strategy))
+    steps_per_execution = recipe.train.steps_per_execution
     if strategy.num_replicas_in_sync > 1 and (jit_compile or steps_per_execution > 1):
         # Both fail inside a multi-replica step with Keras 3.15 (../shared/notes/keras-gan-facts.md).
         print(f"ganzoo: {strategy.num_replicas_in_sync} replicas: training with jit_compile=False, steps_per_execution=1")
@@ -236,6 +238,7 @@ def _train_in_strategy(recipe, strategy, run_dir: Path, write_dir: Path, task: s
             "global batch": recipe.train.batch_size,
             "per-replica batch": recipe.train.batch_size // strategy.num_replicas_in_sync,
             "mixed precision": recipe.train.mixed_precision,
+            "xla": f"{bool(model.jit_compile)} (jit_compile = {recipe.train.jit_compile}, {detect_hardware(strategy).describe()})",
             "resumed at step": step,
             "host": f"{platform.node()} ({task})",
             "devices": describe_devices(),
