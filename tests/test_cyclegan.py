@@ -128,8 +128,10 @@ def test_xla_compiled_steps_follow_the_same_path_as_graph_steps():
         for name in ("g_loss", "d_loss", "cycle_loss", "identity_loss"):
             assert xla_logs[name] == pytest.approx(graph_logs[name], rel=1e-4), name
     # Pools of 4 fed batches of 4: full after the first step, then each image swapped at random.
+    # Another choice would move whole images (differences of order 1); where the graph runs oneDNN
+    # kernels (AVX-512 CPUs) they round differently from XLA's, ~1e-3 after four steps.
     for pool in ("pool_a", "pool_b"):
-        np.testing.assert_allclose(*(getattr(models[jit], pool).get_weights()[0] for jit in (False, True)), atol=1e-4)
+        np.testing.assert_allclose(*(getattr(models[jit], pool).get_weights()[0] for jit in (False, True)), atol=1e-2)
     for name in ("generator", "discriminator_a"):
         for x, y in zip(*(getattr(models[jit], name).get_weights() for jit in (False, True))):
             np.testing.assert_allclose(x, y, atol=2e-4, err_msg=name)
