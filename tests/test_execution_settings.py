@@ -91,17 +91,20 @@ def synthetic_batch(model, batch: int = 4):
     return image(model.image_shape)
 
 
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
 @pytest.mark.parametrize("name", ganzoo.list_models())
-def test_every_model_trains_in_mixed_bfloat16(name):
-    """TPUs and CPUs with bf16 units train in mixed_bfloat16: every model must (16-bit compute,
-    float32 weights, finite losses, weights that move). cgan's projection logit once failed here."""
+def test_every_model_trains_in_mixed_bfloat16(name, jit_compile):
+    """TPUs (under XLA) and CPUs with bf16 units (in the graph) train in mixed_bfloat16: every model
+    must (16-bit compute, float32 weights, finite losses, weights that move). cgan's projection
+    logit once failed here in both, stylegan_lite's bilinear upsampling under XLA."""
     with dtype_policy("mixed_bfloat16"):
         keras.utils.set_random_seed(0)
         model = ganzoo.create_model(name, "tiny")
-        model.compile(jit_compile=False)
+        model.compile(jit_compile=jit_compile)
     layers = [layer for layer in model.generator._flatten_layers() if getattr(layer, "kernel", None) is not None]
     assert layers and all(layer.kernel.dtype == "float32" for layer in layers)
-    assert sum(layer.compute_dtype == "bfloat16" for layer in layers) >= len(layers) - 1  # an output layer may be float32
+    # Output layers and stylegan_lite's to-RGB path (a third of its tiny generator's layers) stay float32.
+    assert sum(layer.compute_dtype == "bfloat16" for layer in layers) >= 2 * len(layers) / 3
     before = [w.copy() for w in model.generator.get_weights()]
     logs = model.fit(tf.data.Dataset.from_tensors(synthetic_batch(model)).repeat(2), epochs=1, verbose=0).history
     assert all(np.isfinite(values).all() for values in logs.values()), logs

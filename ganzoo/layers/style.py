@@ -100,7 +100,7 @@ class ModulatedConv2D(keras.layers.Layer):
     def build(self, input_shape):
         x_shape, ws_shape = input_shape
         channels = int(x_shape[-1])
-        self.affine = EqualizedDense(channels, bias_init=1.0, name="affine")
+        self.affine = EqualizedDense(channels, bias_init=1.0, dtype=self.dtype_policy, name="affine")
         self.affine.build((ws_shape[0], ws_shape[2]))
         self.weight_gain = 1.0 / math.sqrt(channels * self.kernel_size**2)
         self.kernel = self.add_weight(name="kernel", shape=(self.kernel_size, self.kernel_size, channels, self.filters),

@@ -91,16 +91,19 @@ def build_synthesis(w_dim: int, image_shape, channels) -> keras.Model:
         return NoiseInjection(name=f"b{size}_{name}_noise")([x, noises[index]])
 
     def to_rgb(x, size, index):
-        return ModulatedConv2D(image_channels, 1, w_index=index, demodulate=False, name=f"b{size}_torgb")([x, ws])
+        return ModulatedConv2D(image_channels, 1, w_index=index, demodulate=False, dtype="float32", name=f"b{size}_torgb")([x, ws])
 
+    # Under mixed precision the upsampling and the RGB skip path run in float32: XLA's gradient of
+    # a bilinear resize of bfloat16 images mixes float32 into bfloat16 sums, which its CPU and GPU
+    # compilers reject; StyleGAN2-ADA also accumulates the image in float32.
     x = conv(ConstantInput(channels[0], name="const")(ws), 4, channels[0], 0, "conv")
     image = to_rgb(x, 4, 1)
     for k, size in enumerate(sizes[1:], start=1):
-        x = layers.UpSampling2D(2, interpolation="bilinear", name=f"b{size}_up")(x)
+        x = layers.UpSampling2D(2, interpolation="bilinear", dtype="float32", name=f"b{size}_up")(x)
         x = conv(x, size, channels[k], 2 * k - 1, "conv0")
         x = conv(x, size, channels[k], 2 * k, "conv1")
-        image = layers.UpSampling2D(2, interpolation="bilinear", name=f"b{size}_skip_up")(image)
-        image = layers.Add(name=f"b{size}_skip")([image, to_rgb(x, size, 2 * k + 1)])
+        image = layers.UpSampling2D(2, interpolation="bilinear", dtype="float32", name=f"b{size}_skip_up")(image)
+        image = layers.Add(dtype="float32", name=f"b{size}_skip")([image, to_rgb(x, size, 2 * k + 1)])
     image = layers.Activation("linear", dtype="float32", name="images")(image)
     return keras.Model([ws, *noises], image, name="synthesis")
 
