@@ -29,7 +29,9 @@ class ImagePool(keras.layers.Layer):
         sync = {"aggregation": "only_first_replica", "autocast": False}
         self.images = self.add_weight(name="images", shape=(max(self.size, 1), *input_shape[1:]), dtype="float32", initializer="zeros",
                                       trainable=False, **sync)
-        self.count = self.add_weight(name="count", shape=(), dtype="int32", initializer="zeros", trainable=False, **sync)
+        # int64, not int32: TensorFlow keeps int32 variables in host memory, which a GPU's XLA step
+        # cannot reach ("Trying to access resource ... located in device CPU:0 from device GPU:0").
+        self.count = self.add_weight(name="count", shape=(), dtype="int64", initializer="zeros", trainable=False, **sync)
 
     def call(self, images, seed):
         if self.size == 0:
@@ -40,7 +42,7 @@ class ImagePool(keras.layers.Layer):
         # a graph, its integer draws the same, so the pool decides alike whatever jit_compile is.
         coins = tf.random.stateless_uniform([batch], seed=seed, maxval=2, dtype=tf.int32)
         slots = tf.random.stateless_uniform([batch], seed=seed + tf.constant([0, 1], seed.dtype), maxval=self.size, dtype=tf.int32)
-        pool, count = self.images.value, self.count.value
+        pool, count = self.images.value, tf.cast(self.count.value, tf.int32)
 
         def one_image(i, pool, count, chosen):
             image = images[i]
@@ -57,7 +59,7 @@ class ImagePool(keras.layers.Layer):
         chosen = tf.TensorArray(images.dtype, size=batch, element_shape=images.shape[1:])
         _, pool, count, chosen = tf.while_loop(lambda i, *_: i < batch, one_image, (0, pool, count, chosen))
         self.images.assign(pool)
-        self.count.assign(count)
+        self.count.assign(tf.cast(count, self.count.dtype))
         return tf.ensure_shape(chosen.stack(), images.shape)
 
     def compute_output_shape(self, input_shape):
