@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from click.testing import CliRunner
 
 import ganzoo
@@ -41,6 +42,16 @@ def test_bench_train_other_models_and_bad_names():
     result = CliRunner().invoke(main, ["bench", "train", "cyclegan", "--updates", "simultaneous"])
     assert result.exit_code == 1 and "train.updates: cyclegan supports alternating;" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name, data", [("cyclegan", "as domains A and B"), ("srgan", "as HR patches")])
+def test_bench_train_gives_translation_and_super_resolution_their_kind_of_batches(name, data):
+    # (A, B) and (LR, HR) pairs: single images fail inside train_step (found on a GPU run).
+    result = CliRunner().invoke(main, ["bench", "train", name, "--preset", "tiny", "--batch", "2", "--steps", "4", "--warmup", "1"])
+    assert result.exit_code == 0, result.output
+    assert data in result.output.splitlines()[0]
+    rows = table_rows(result.output, "contender")
+    assert [r[0] for r in rows] == ["ganzoo"] and float(rows[0][1]) > 0
 
 
 def test_bench_serve_measures_every_format_of_an_export(tmp_path):

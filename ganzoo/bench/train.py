@@ -96,12 +96,32 @@ def bench_data(image_shape, count: int = 4096) -> tuple[np.ndarray, str]:
     return rng.integers(0, 256, (count, *image_shape), dtype=np.uint8), f"{count} uniform-noise images"
 
 
+def bench_dataset(model, batch: int) -> tuple[object, str]:
+    """Batches of the model's kind, as its recipes' pipelines make them: (A, B) for translation,
+    (LR, HR) patch pairs for super-resolution, images (and labels) otherwise."""
+    from ganzoo.data import training_dataset
+
+    if model.task == "translate":
+        from ganzoo.data.unpaired import unpaired_dataset
+
+        images, description = bench_data(model.image_shape, count=1024)
+        return unpaired_dataset(images, images[::-1].copy(), batch, seed=0), f"{description}, as domains A and B"
+    if model.task == "super_resolution":
+        from ganzoo.data.paired import sr_training_dataset
+
+        hr, description = bench_data((model.hr_patch, model.hr_patch, 3), count=1024)
+        lr = hr[:, :: model.scale, :: model.scale]  # any LR patch of the right size times the same
+        return sr_training_dataset(np.ascontiguousarray(lr), hr, batch, seed=0), f"{description} as HR patches"
+    images, description = bench_data(model.image_shape)
+    labels = (np.arange(len(images)) % model.num_classes).astype(np.int32) if model.num_classes else None
+    return training_dataset(images, batch, seed=0, labels=labels), description
+
+
 def bench_train(model_name: str, preset: str, batch: int, warmup: int = 20, window: int = 10, windows: int = 6,
                 jit_compile: bool | None = None, steps_per_execution: int | None = None,
                 updates: str | None = None, mixed_precision: str | None = None) -> dict:
     """Rows {name, settings, compile_s, images_per_s, vs_reference} plus the process's peak memory."""
     from ganzoo.bench.reference_dcgan import build_reference, reference_dataset
-    from ganzoo.data import training_dataset
     from ganzoo.recipes import TrainSection, recipe_from_dict
     from ganzoo.registry import preset_config
     from ganzoo.training.hardware import detect_hardware, resolve_jit_compile
@@ -120,13 +140,13 @@ def bench_train(model_name: str, preset: str, batch: int, warmup: int = 20, wind
     }, name="bench")
     keras.utils.set_random_seed(0)
     model = build_model(recipe)
-    images, description = bench_data(model.image_shape)
-    labels = (np.arange(len(images)) % model.num_classes).astype(np.int32) if model.num_classes else None
-    contenders = [Contender("ganzoo", model, training_dataset(images, batch, seed=0, labels=labels),
+    dataset, description = bench_dataset(model, batch)
+    contenders = [Contender("ganzoo", model, dataset,
                             f"jit_compile={jit}, steps_per_execution={spe}, updates={model.updates}, {precision}")]
     if model_name == "dcgan":
         config = preset_config("dcgan", preset)
         reference = build_reference(config["latent_dim"], config["image_shape"], config["g_filters"], config["d_filters"])
+        images, _ = bench_data(model.image_shape)
         contenders.insert(0, Contender("keras-io reference", reference, reference_dataset(images, batch), "compile() defaults"))
     measure(contenders, batch, warmup, window, windows)
     base = statistics.median(contenders[0].window_images_per_s)
