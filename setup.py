@@ -25,7 +25,8 @@ setup(
         "numpy",
     ],
     extras_require={
-        "gpu": [f"tensorflow[and-cuda]=={TENSORFLOW}"],
+        # ptxas before CUDA 12.6.3 can miscompile XLA code on Hopper GPUs (XLA warns about it).
+        "gpu": [f"tensorflow[and-cuda]=={TENSORFLOW}", "nvidia-cuda-nvcc-cu12>=12.6.85"],
         "tflite": ["ai-edge-litert"],
         "test": ["pytest>=8", "pytest-xdist>=3", "scipy", "ai-edge-litert"],
     },
