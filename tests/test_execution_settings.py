@@ -13,6 +13,7 @@ import tensorflow as tf
 import ganzoo
 from ganzoo.data import training_dataset
 from ganzoo.recipes import recipe_from_dict
+from ganzoo.registry import get_model_class
 from ganzoo.training.hardware import Hardware, detect_hardware, onednn_enabled, resolve_jit_compile
 from ganzoo.training.trainer import build_model, dtype_policy
 
@@ -121,6 +122,22 @@ def test_auto_jit_compile_follows_the_hardware(hardware, jit_compile):
     assert resolve_jit_compile("auto", hardware) is jit_compile
     # What a recipe states is kept whatever the machine.
     assert resolve_jit_compile(False, hardware) is False and resolve_jit_compile(True, hardware) is True
+    # A model whose step holds convolutions in tf.cond branches gets XLA on accelerators only.
+    assert resolve_jit_compile("auto", hardware, xla_on_cpu=False) is (hardware.accelerator != "cpu")
+    assert resolve_jit_compile(True, hardware, xla_on_cpu=False) is True
+
+
+def test_auto_jit_compile_keeps_stylegan_lite_out_of_xla_on_any_cpu(monkeypatch):
+    # Its lazy R1 step runs ~10x slower under XLA:CPU (RESULTS.md), oneDNN or not.
+    assert get_model_class("stylegan_lite").xla_on_cpu is False
+    assert all(get_model_class(name).xla_on_cpu for name in ganzoo.list_models() if name != "stylegan_lite")
+    recipe = recipe_from_dict({"model": {"name": "stylegan_lite", "preset": "tiny"}, "data": {"source": "tfds:mnist"},
+                               "train": {"steps": 1}}, name="auto")
+    if detect_hardware().accelerator != "cpu":
+        pytest.skip("on an accelerator 'auto' is XLA for every model")
+    for onednn in (True, False):
+        monkeypatch.setattr("ganzoo.training.hardware.onednn_enabled", lambda: onednn)
+        assert build_model(recipe).jit_compile is False
 
 
 def test_auto_jit_compile_reads_this_machine(monkeypatch):

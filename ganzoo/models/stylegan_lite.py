@@ -148,6 +148,7 @@ def mix_styles(w_first, w_second, cutoff, count: int):
 class StyleGANLite(GAN):
     serving = "style"
     update_schemes = ("alternating",)  # its own train_step
+    xla_on_cpu = False  # its lazy R1 / path-length steps are tf.cond branches full of convolutions
     presets = {
         "tiny": dict(latent_dim=16, w_dim=16, mapping_layers=2, image_shape=(16, 16, 1), channels=(32, 16, 16),
                      r1_gamma=1.0, ema_decay=0.99),

@@ -43,8 +43,9 @@ def detect_hardware(strategy: tf.distribute.Strategy | None = None) -> Hardware:
     return Hardware(accelerator, onednn_enabled())
 
 
-def resolve_jit_compile(setting: bool | str, hardware: Hardware) -> bool:
-    """true / false as written; "auto": XLA except on a CPU that runs oneDNN."""
+def resolve_jit_compile(setting: bool | str, hardware: Hardware, xla_on_cpu: bool = True) -> bool:
+    """true / false as written; "auto": XLA on GPUs and TPUs, and on CPUs that do not run oneDNN
+    unless the model says XLA does not pay on a CPU (`GAN.xla_on_cpu`)."""
     if setting != "auto":
         return bool(setting)
-    return hardware.accelerator != "cpu" or not hardware.onednn
+    return hardware.accelerator != "cpu" or (not hardware.onednn and xla_on_cpu)

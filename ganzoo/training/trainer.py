@@ -24,7 +24,7 @@ from ganzoo.errors import DataError, ModelNotFound, RecipeError, TrainingDiverge
 from ganzoo.images import atomic_write_bytes, write_images
 from ganzoo.models.base import GAN
 from ganzoo.recipes import Recipe, load_recipe, recipe_to_toml
-from ganzoo.registry import create_model
+from ganzoo.registry import create_model, get_model_class
 from ganzoo.training import runs
 from ganzoo.training.callbacks import (
     CheckpointSaver,
@@ -47,7 +47,8 @@ from ganzoo.training.strategy import (
 def build_model(recipe: Recipe, strategy: tf.distribute.Strategy | None = None) -> GAN:
     """The recipe's model, compiled, with everything created in the strategy's scope."""
     strategy = strategy or tf.distribute.get_strategy()
-    jit_compile = resolve_jit_compile(recipe.train.jit_compile, detect_hardware(strategy))
+    jit_compile = resolve_jit_compile(recipe.train.jit_compile, detect_hardware(strategy),
+                                      get_model_class(recipe.model.name).xla_on_cpu)
     steps_per_execution = recipe.train.steps_per_execution
     if strategy.num_replicas_in_sync > 1 and (jit_compile or steps_per_execution > 1):
         # Both fail inside a multi-replica step with Keras 3.15 (../shared/notes/keras-gan-facts.md).
