@@ -13,7 +13,6 @@ import tensorflow as tf
 import ganzoo
 from ganzoo.data import training_dataset
 from ganzoo.recipes import recipe_from_dict
-from ganzoo.registry import get_model_class
 from ganzoo.training.hardware import Hardware, detect_hardware, onednn_enabled, resolve_jit_compile
 from ganzoo.training.trainer import build_model, dtype_policy
 
@@ -128,9 +127,8 @@ def test_auto_jit_compile_follows_the_hardware(hardware, jit_compile):
 
 
 def test_auto_jit_compile_keeps_stylegan_lite_out_of_xla_on_any_cpu(monkeypatch):
-    # Its lazy R1 step runs ~10x slower under XLA:CPU (RESULTS.md), oneDNN or not.
-    assert get_model_class("stylegan_lite").xla_on_cpu is False
-    assert all(get_model_class(name).xla_on_cpu for name in ganzoo.list_models() if name != "stylegan_lite")
+    # Its lazy-R1 step, a tf.cond branch, ran 8.5x slower under XLA:CPU at batch 4 and far worse
+    # at 32 (RESULTS.md), oneDNN or not.
     recipe = recipe_from_dict({"model": {"name": "stylegan_lite", "preset": "tiny"}, "data": {"source": "tfds:mnist"},
                                "train": {"steps": 1}}, name="auto")
     if detect_hardware().accelerator != "cpu":

@@ -123,24 +123,23 @@ def bench_train(model_name: str, preset: str, batch: int, warmup: int = 20, wind
     """Rows {name, settings, compile_s, images_per_s, vs_reference} plus the process's peak memory."""
     from ganzoo.bench.reference_dcgan import build_reference, reference_dataset
     from ganzoo.recipes import TrainSection, recipe_from_dict
-    from ganzoo.registry import get_model_class, preset_config
-    from ganzoo.training.hardware import detect_hardware, resolve_jit_compile
+    from ganzoo.registry import preset_config
     from ganzoo.training.trainer import build_model
 
     defaults = TrainSection(steps=1)
     precision = mixed_precision or defaults.mixed_precision
-    jit = resolve_jit_compile(defaults.jit_compile if jit_compile is None else jit_compile, detect_hardware(),
-                              get_model_class(model_name).xla_on_cpu)
     spe = defaults.steps_per_execution if steps_per_execution is None else steps_per_execution
     if window % spe:
         window = spe * max(1, round(window / spe))
+    jit_setting = defaults.jit_compile if jit_compile is None else jit_compile
     recipe = recipe_from_dict({
         "model": {"name": model_name, "preset": preset}, "data": {"source": "tfds:mnist"},
-        "train": {"steps": 1, "batch_size": batch, "jit_compile": jit, "steps_per_execution": spe,
+        "train": {"steps": 1, "batch_size": batch, "jit_compile": jit_setting, "steps_per_execution": spe,
                   "updates": updates or defaults.updates, "mixed_precision": precision},
     }, name="bench")
     keras.utils.set_random_seed(0)
-    model = build_model(recipe)
+    model = build_model(recipe)  # resolves "auto" as a recipe run would
+    jit = bool(model.jit_compile)
     dataset, description = bench_dataset(model, batch)
     contenders = [Contender("ganzoo", model, dataset,
                             f"jit_compile={jit}, steps_per_execution={spe}, updates={model.updates}, {precision}")]
