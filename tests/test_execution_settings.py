@@ -4,6 +4,7 @@ and put the computation where the setting says."""
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import keras
 import numpy as np
@@ -14,7 +15,7 @@ import ganzoo
 from ganzoo.data import training_dataset
 from ganzoo.recipes import recipe_from_dict
 from ganzoo.training.hardware import Hardware, detect_hardware, onednn_enabled, resolve_jit_compile
-from ganzoo.training.trainer import build_model, dtype_policy
+from ganzoo.training.trainer import build_model, dtype_policy, execution_settings
 
 STEPS = 4
 
@@ -149,3 +150,26 @@ def test_auto_jit_compile_reads_this_machine(monkeypatch):
     for onednn in (True, False):
         monkeypatch.setattr("ganzoo.training.hardware.onednn_enabled", lambda: onednn)
         assert build_model(recipe).jit_compile is (not (on_cpu and onednn))
+
+
+@pytest.mark.parametrize(
+    "model, train, onednn, jit_compile, why",
+    [("stylegan_lite", {}, False, False, "conditional (lazy-regularizer) steps"),
+     ("dcgan", {}, False, True, "auto: XLA on this CPU (no oneDNN)"),
+     ("dcgan", {}, True, False, "running oneDNN the graph beats XLA"),
+     ("dcgan", {"jit_compile": True}, True, True, "jit_compile = true"),
+     ("dcgan", {"jit_compile": True, "replicas": 2}, False, False, "2 replicas")],
+    ids=["stylegan-cpu", "dcgan-cpu", "dcgan-onednn", "as-written", "two-replicas"],
+)
+def test_execution_settings_say_why(monkeypatch, model, train, onednn, jit_compile, why):
+    """The run header records not only whether XLA is on but what decided it."""
+    monkeypatch.setattr("ganzoo.training.hardware.onednn_enabled", lambda: onednn)
+    monkeypatch.setattr("ganzoo.training.hardware.tf.config.list_logical_devices", lambda kind: [])  # a CPU machine
+    train = dict(train)
+    # execution_settings reads only the replica count of a strategy.
+    strategy = SimpleNamespace(num_replicas_in_sync=train.pop("replicas", 1))
+    recipe = recipe_from_dict({"model": {"name": model, "preset": "tiny"}, "data": {"source": "tfds:mnist"},
+                               "train": {"steps": 1, "steps_per_execution": 4, **train}}, name="why")
+    settings = execution_settings(recipe, strategy)
+    assert settings.jit_compile is jit_compile and why in settings.why
+    assert settings.steps_per_execution == (4 if strategy.num_replicas_in_sync == 1 else 1)

@@ -43,9 +43,21 @@ def detect_hardware(strategy: tf.distribute.Strategy | None = None) -> Hardware:
     return Hardware(accelerator, onednn_enabled())
 
 
-def resolve_jit_compile(setting: bool | str, hardware: Hardware, xla_on_cpu: bool = True) -> bool:
-    """true / false as written; "auto": XLA on GPUs and TPUs, and on CPUs that do not run oneDNN
+def jit_compile_decision(setting: bool | str, hardware: Hardware, xla_on_cpu: bool = True) -> tuple[bool, str]:
+    """Whether to train under XLA, and why in a few words (for run headers and model cards).
+    true / false as written; "auto": XLA on GPUs and TPUs, and on CPUs that do not run oneDNN
     unless the model says XLA does not pay on a CPU (`GAN.xla_on_cpu`)."""
     if setting != "auto":
-        return bool(setting)
-    return hardware.accelerator != "cpu" or (not hardware.onednn and xla_on_cpu)
+        return bool(setting), f"jit_compile = {str(bool(setting)).lower()}"
+    where = hardware.describe()
+    if hardware.accelerator != "cpu":
+        return True, f"auto: XLA on a {where}"
+    if hardware.onednn:
+        return False, "auto: on a CPU running oneDNN the graph beats XLA"
+    if not xla_on_cpu:
+        return False, "auto: XLA:CPU runs this model's conditional (lazy-regularizer) steps slowly"
+    return True, f"auto: XLA on this {where}"
+
+
+def resolve_jit_compile(setting: bool | str, hardware: Hardware, xla_on_cpu: bool = True) -> bool:
+    return jit_compile_decision(setting, hardware, xla_on_cpu)[0]

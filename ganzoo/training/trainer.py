@@ -13,6 +13,7 @@ import os
 import platform
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -34,7 +35,7 @@ from ganzoo.training.callbacks import (
     TrainingLogger,
     model_step,
 )
-from ganzoo.training.hardware import detect_hardware, resolve_jit_compile
+from ganzoo.training.hardware import detect_hardware, jit_compile_decision
 from ganzoo.training.model_card import write_model_card
 from ganzoo.training.strategy import (
     resolve_strategy_name,
@@ -44,16 +45,31 @@ from ganzoo.training.strategy import (
 )
 
 
-def build_model(recipe: Recipe, strategy: tf.distribute.Strategy | None = None) -> GAN:
+@dataclass(frozen=True)
+class ExecutionSettings:
+    jit_compile: bool
+    steps_per_execution: int
+    why: str  # how jit_compile was decided, for the run header
+
+
+def execution_settings(recipe: Recipe, strategy: tf.distribute.Strategy) -> ExecutionSettings:
+    jit_compile, why = jit_compile_decision(recipe.train.jit_compile, detect_hardware(strategy),
+                                            get_model_class(recipe.model.name).xla_on_cpu)
+    steps_per_execution = recipe.train.steps_per_execution
+    replicas = strategy.num_replicas_in_sync
+    if replicas > 1 and (jit_compile or steps_per_execution > 1):
+        # Both fail inside a multi-replica step with Keras 3.15 (../shared/notes/keras-gan-facts.md).
+        print(f"ganzoo: {replicas} replicas: training with jit_compile=False, steps_per_execution=1")
+        jit_compile, steps_per_execution = False, 1
+        why = f"{replicas} replicas: XLA fails inside a multi-replica step"
+    return ExecutionSettings(jit_compile, steps_per_execution, why)
+
+
+def build_model(recipe: Recipe, strategy: tf.distribute.Strategy | None = None,
+                settings: ExecutionSettings | None = None) -> GAN:
     """The recipe's model, compiled, with everything created in the strategy's scope."""
     strategy = strategy or tf.distribute.get_strategy()
-    jit_compile = resolve_jit_compile(recipe.train.jit_compile, detect_hardware(strategy),
-                                      get_model_class(recipe.model.name).xla_on_cpu)
-    steps_per_execution = recipe.train.steps_per_execution
-    if strategy.num_replicas_in_sync > 1 and (jit_compile or steps_per_execution > 1):
-        # Both fail inside a multi-replica step with Keras 3.15 (../shared/notes/keras-gan-facts.md).
-        print(f"ganzoo: {strategy.num_replicas_in_sync} replicas: training with jit_compile=False, steps_per_execution=1")
-        jit_compile, steps_per_execution = False, 1
+    settings = settings or execution_settings(recipe, strategy)
     with strategy.scope(), dtype_policy(recipe.train.mixed_precision):
         model = create_model(recipe.model.name, recipe.model.preset, **recipe.model.overrides)
         model.compile(
@@ -64,8 +80,8 @@ def build_model(recipe: Recipe, strategy: tf.distribute.Strategy | None = None) 
             gp_weight=recipe.train.gp_weight,
             updates=recipe.train.updates,
             noise_seed=recipe.train.seed,
-            jit_compile=jit_compile,
-            steps_per_execution=steps_per_execution,
+            jit_compile=settings.jit_compile,
+            steps_per_execution=settings.steps_per_execution,
         )
     return model
 
@@ -215,7 +231,8 @@ def worker_scratch_dir(run_dir: Path, task: str) -> Path:
 def _train_in_strategy(recipe, strategy, run_dir: Path, write_dir: Path, task: str, extra_callbacks, verbose) -> Path:
     is_chief = write_dir == run_dir
     keras.utils.set_random_seed(recipe.train.seed)
-    model = build_model(recipe, strategy)
+    settings = execution_settings(recipe, strategy)
+    model = build_model(recipe, strategy, settings)
     manager = checkpoint_manager(model, write_dir, recipe.checkpoint.keep if is_chief else 1)
     step = restore_latest(model, run_dir)
     if step == 0 and recipe.model.init_generator:
@@ -239,7 +256,7 @@ def _train_in_strategy(recipe, strategy, run_dir: Path, write_dir: Path, task: s
             "global batch": recipe.train.batch_size,
             "per-replica batch": recipe.train.batch_size // strategy.num_replicas_in_sync,
             "mixed precision": recipe.train.mixed_precision,
-            "xla": f"{bool(model.jit_compile)} (jit_compile = {recipe.train.jit_compile}, {detect_hardware(strategy).describe()})",
+            "xla": f"{bool(model.jit_compile)} ({settings.why})",
             "resumed at step": step,
             "host": f"{platform.node()} ({task})",
             "devices": describe_devices(),
