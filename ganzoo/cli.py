@@ -342,9 +342,11 @@ def bench_export_command(source, model_name, preset, batch, repeats, threads) ->
 @click.option("--updates", type=click.Choice(["alternating", "simultaneous"]), help="Override the model's default update order.")
 @click.option("--mixed-precision", type=click.Choice(["float32", "mixed_float16", "mixed_bfloat16"]),
               help="Override ganzoo's default (float32).")
+@click.option("--profile", "profile_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also trace 10 steps of each contender into this folder and print where their time goes.")
 @one_line_errors
 def bench_train_command(model_name, preset, batch, steps, warmup, jit_compile, steps_per_execution, updates,
-                        mixed_precision) -> None:
+                        mixed_precision, profile_dir) -> None:
     """Training images/sec of MODEL (and, for dcgan, of a keras-io-style reference) in one process."""
     import ganzoo
     from ganzoo.bench.train import bench_train, format_bench_train
@@ -357,7 +359,7 @@ def bench_train_command(model_name, preset, batch, steps, warmup, jit_compile, s
     window = max(1, steps // 6)
     result = bench_train(model_name, preset, batch, warmup=warmup, window=window, windows=steps // window,
                          jit_compile=jit_compile, steps_per_execution=steps_per_execution, updates=updates,
-                         mixed_precision=mixed_precision)
+                         mixed_precision=mixed_precision, profile_dir=profile_dir)
     click.echo(format_bench_train(result))
 
 

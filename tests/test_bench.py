@@ -4,6 +4,7 @@ measured (positive, finite) figures. No timing is asserted: speed goals live in 
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -66,3 +67,55 @@ def test_bench_serve_measures_every_format_of_an_export(tmp_path):
         assert 0 < p50 <= p95 and images_per_s > 0 and size > 0
     result = CliRunner().invoke(main, ["bench", "serve", str(tmp_path)])
     assert result.exit_code == 1 and "neither a run directory nor a .keras file" in result.output
+
+
+def test_bench_train_profile_says_where_each_contenders_time_goes(tmp_path):
+    result = CliRunner().invoke(main, ["bench", "train", "dcgan", "--preset", "tiny", "--batch", "8", "--steps", "6",
+                                       "--warmup", "2", "--profile", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for name, folder in (("keras-io reference", "keras-io"), ("ganzoo", "ganzoo")):
+        header = next(line for line in result.output.splitlines() if line.startswith(f"{name}: 10 traced steps"))
+        wall, host = (float(x) for x in re.findall(r"wall ([\d.]+) ms/step.*host op time ([\d.]+) ms/step", header)[0])
+        assert wall > 0 and host > 0
+        assert list(tmp_path.joinpath(folder).rglob("*.xplane.pb")), "no trace for TensorBoard"
+    # Both train through TensorFlow's convolution kernels (oneDNN's or Eigen's, by CPU).
+    assert re.search(r"^  \S*Conv2DBackpropFilter\S*\s+[\d.]+\s+[\d.]+%$", result.output, re.M)
+
+
+def test_step_profile_counts_ops_once_and_device_time_as_a_union():
+    """A made-up trace: a function call spanning its ops, a non-op executor event, two GPU kernels
+    overlapping on two streams, and a derived line that repeats a kernel."""
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    from ganzoo.bench.profile import summarize_xspace
+
+    space = xplane_pb2.XSpace()
+
+    def plane(name, lines):
+        p = space.planes.add(name=name)
+        ids = {}
+        for line_name, events in lines.items():
+            line = p.lines.add(name=line_name, timestamp_ns=1000)
+            for event_name, offset_ps, duration_ps in events:
+                if event_name not in ids:
+                    ids[event_name] = len(ids) + 1
+                    p.event_metadata[ids[event_name]].name = event_name
+                line.events.add(metadata_id=ids[event_name], offset_ps=offset_ps, duration_ps=duration_ps)
+
+    ms = 10**9  # picoseconds per millisecond
+    plane("/host:CPU", {"tf_Compute/1": [("StatefulPartitionedCall:StatefulPartitionedCall", 0, 10 * ms),
+                                         ("d/conv/Conv2D:_MklNativeConv2D", 1 * ms, 3 * ms),
+                                         ("ExecutorState::Process", 1 * ms, 4 * ms),
+                                         ("d/lrelu:LeakyRelu", 5 * ms, 1 * ms),
+                                         ("x:__inference_train_step_12", 0, 9 * ms),
+                                         ("CpuExecutable::ExecuteAsyncOnStream", 6 * ms, 2 * ms)],
+                        "tf_Compute/2": [("g/conv/Conv2D:_MklNativeConv2D", 2 * ms, 2 * ms)]})
+    plane("/device:GPU:0", {"Stream #1(Compute)": [("gemm_kernel", 0, 4 * ms), ("relu_kernel", 6 * ms, 1 * ms)],
+                            "Stream #2(Compute)": [("gemm_kernel", 2 * ms, 3 * ms)],
+                            "XLA Ops": [("gemm_kernel", 0, 4 * ms)]})
+    profile = summarize_xspace(space, steps=2, wall_s=0.02)
+    assert profile.host_ops == pytest.approx({"_MklNativeConv2D": 0.005, "LeakyRelu": 0.001})
+    assert profile.device_kernels == pytest.approx({"gemm_kernel": 0.007, "relu_kernel": 0.001})
+    assert profile.device_busy_s == pytest.approx(0.006)  # [0, 5] and [6, 7] ms
+    assert profile.xla_programs_s == pytest.approx(0.002)
+    assert profile.ms_per_step(profile.device_busy_s) == pytest.approx(3.0)

@@ -12,6 +12,7 @@ import resource
 import statistics
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -119,8 +120,11 @@ def bench_dataset(model, batch: int) -> tuple[object, str]:
 
 def bench_train(model_name: str, preset: str, batch: int, warmup: int = 20, window: int = 10, windows: int = 6,
                 jit_compile: bool | None = None, steps_per_execution: int | None = None,
-                updates: str | None = None, mixed_precision: str | None = None) -> dict:
-    """Rows {name, settings, compile_s, images_per_s, vs_reference} plus the process's peak memory."""
+                updates: str | None = None, mixed_precision: str | None = None,
+                profile_dir: Path | None = None, profile_steps: int = 10) -> dict:
+    """Rows {name, settings, compile_s, images_per_s, vs_reference} plus the process's peak memory;
+    with profile_dir, also a profile of `profile_steps` more steps of each contender (after timing,
+    so the profiler does not slow the timed windows)."""
     from ganzoo.bench.reference_dcgan import build_reference, reference_dataset
     from ganzoo.recipes import TrainSection, recipe_from_dict
     from ganzoo.registry import preset_config
@@ -149,6 +153,14 @@ def bench_train(model_name: str, preset: str, batch: int, warmup: int = 20, wind
         images, _ = bench_data(model.image_shape)
         contenders.insert(0, Contender("keras-io reference", reference, reference_dataset(images, batch), "compile() defaults"))
     measure(contenders, batch, warmup, window, windows)
+    profiles = []
+    if profile_dir is not None:
+        from ganzoo.bench.profile import profile_steps as trace_steps
+
+        steps = spe * max(1, round(profile_steps / spe))
+        for c in contenders:
+            logdir = Path(profile_dir) / c.name.split()[0]
+            profiles.append((c.name, trace_steps(lambda n, c=c: run_steps(c, n), steps, logdir), logdir))
     base = statistics.median(contenders[0].window_images_per_s)
     rows = []
     for c in contenders:
@@ -156,7 +168,8 @@ def bench_train(model_name: str, preset: str, batch: int, warmup: int = 20, wind
         rows.append({"name": c.name, "settings": c.settings, "compile_s": c.compile_s, "images_per_s": rate,
                      "vs_first": rate / base})
     return {"model": f"{model_name}/{preset}", "batch": batch, "data": description, "rows": rows,
-            "peak_memory_mib": peak_memory_mib(), "window": window, "windows": len(contenders[0].window_images_per_s)}
+            "peak_memory_mib": peak_memory_mib(), "window": window, "windows": len(contenders[0].window_images_per_s),
+            "profiles": profiles}
 
 
 def format_bench_train(result: dict) -> str:
@@ -166,4 +179,9 @@ def format_bench_train(result: dict) -> str:
     for r in result["rows"]:
         lines.append(f"{r['name']:20s} {r['images_per_s']:9.1f} {r['vs_first']:5.2f}x {r['compile_s']:10.1f}  {r['settings']}")
     lines.append(f"peak memory of the process: {result['peak_memory_mib']:.0f} MiB")
+    if result.get("profiles"):
+        from ganzoo.bench.profile import format_profile
+
+        for name, profile, logdir in result["profiles"]:
+            lines += ["", format_profile(name, profile), f"  trace (TensorBoard, profile tab): {logdir}"]
     return "\n".join(lines)
