@@ -235,6 +235,8 @@ def validate(recipe: Recipe) -> Recipe:
         raise RecipeError(f"train.jit_compile must be true, false or \"auto\", got {recipe.train.jit_compile!r}")
     if recipe.train.mixed_precision not in PRECISIONS:
         raise RecipeError(f"train.mixed_precision: unknown policy {recipe.train.mixed_precision!r}; known: {', '.join(PRECISIONS)}")
+    if not 0 <= recipe.train.seed < 2**32:
+        raise RecipeError(f"train.seed must be between 0 and 2**32 - 1, got {recipe.train.seed}")
     if recipe.train.steps_per_epoch % recipe.train.steps_per_execution:
         raise RecipeError("train.steps_per_epoch must be a multiple of train.steps_per_execution")
     for key in ("log_every_steps", "sample_grid"):

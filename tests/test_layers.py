@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from ganzoo.layers import PixelShuffle
 
@@ -40,3 +41,24 @@ def test_pixel_shuffle_any_size_config_and_errors():
         layer(np.zeros((1, 2, 2, 6), "float32"))
     with pytest.raises(ValueError, match="at least 2"):
         PixelShuffle(1)
+
+
+def test_stateless_dropout_drops_like_dropout_and_alike_under_xla():
+    from ganzoo.layers import StatelessDropout
+
+    x = tf.ones((64, 256))
+    masks = {}
+    for jit in (False, True):
+        keras.utils.set_random_seed(4)
+        layer = StatelessDropout(0.25)
+        step = tf.function(lambda: layer(x, training=True), jit_compile=jit)
+        masks[jit] = [step().numpy() for _ in range(2)]
+    first, second = masks[False]
+    assert set(np.unique(first)) == {0.0, np.float32(1 / 0.75)}
+    assert abs((first == 0).mean() - 0.25) < 0.01  # ~16k draws
+    assert not np.array_equal(first, second)  # a new mask per call: the seed generator advances
+    for graph_mask, xla_mask in zip(masks[False], masks[True]):
+        np.testing.assert_array_equal(graph_mask, xla_mask)
+    np.testing.assert_array_equal(layer(x, training=False).numpy(), x.numpy())
+    restored = StatelessDropout.from_config(layer.get_config())
+    assert type(restored) is StatelessDropout and restored.rate == 0.25

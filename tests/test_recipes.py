@@ -53,6 +53,7 @@ def test_defaults_and_types():
         (minimal(train={"jit_compile": 1}), "'train.jit_compile' must be bool or str"),
         (minimal(train={"jit_compile": "yes"}), 'train.jit_compile must be true, false or "auto"'),
         (minimal(train={"steps": 0}), "train.steps must be at least 1"),
+        (minimal(train={"seed": -1}), r"train.seed must be between 0 and 2\*\*32 - 1, got -1"),
         ({"model": {"name": "dcgan"}, "data": {"source": "tfds:mnist"}, "train": {}}, "missing the key 'train.steps'"),
         (minimal(model={"name": "nope"}), "model.name/model.preset: unknown model 'nope'"),
         (minimal(model={"preset": "huge"}), "no preset 'huge'"),

@@ -3,6 +3,7 @@
 from ganzoo.layers.image_pool import ImagePool
 from ganzoo.layers.normalization import InstanceNormalization, ReflectionPadding2D
 from ganzoo.layers.pixel_shuffle import PixelShuffle
+from ganzoo.layers.random import StatelessDropout, stateless_draw
 from ganzoo.layers.style import (
     ConstantInput,
     ConstantNoise,
@@ -28,5 +29,7 @@ __all__ = [
     "NormalizeLatent",
     "PixelShuffle",
     "ReflectionPadding2D",
+    "StatelessDropout",
     "WAverage",
+    "stateless_draw",
 ]

@@ -40,8 +40,9 @@ class ImagePool(keras.layers.Layer):
         batch = tf.shape(images)[0]
         # Integer draws: TensorFlow's float stateless_uniform gives other numbers under XLA than in
         # a graph, its integer draws the same, so the pool decides alike whatever jit_compile is.
-        coins = tf.random.stateless_uniform([batch], seed=seed, maxval=2, dtype=tf.int32)
-        slots = tf.random.stateless_uniform([batch], seed=seed + tf.constant([0, 1], seed.dtype), maxval=self.size, dtype=tf.int32)
+        # One draw for coins and slots: a second seed (seed + 1) could be another step's seed.
+        draws = tf.random.stateless_uniform([2, batch], seed=seed, maxval=2**30, dtype=tf.int32)
+        coins, slots = draws[0] % 2, draws[1] % self.size
         pool, count = self.images.value, tf.cast(self.count.value, tf.int32)
 
         def one_image(i, pool, count, chosen):

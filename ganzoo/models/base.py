@@ -6,7 +6,9 @@ hyper-parameters, and overrides `train_step` with the adversarial update, so tha
 
 Design decisions (each one fixes a trap listed in ../shared/notes/keras-gan-facts.md):
 - Noise is stateless, drawn from (noise_seed, generator step, stream) for the *global* batch and
-  sliced per replica: replicas get different latents, and a resumed run replays nothing.
+  sliced per replica: replicas get different latents, and a resumed run replays nothing. The
+  draws are the same numbers under XLA and in TensorFlow's graph (`stateless_draw`), so
+  `jit_compile` (which "auto" sets per machine) does not change a run.
 - Losses are per-example and averaged over the global batch (`losses.global_batch_mean`); trackers
   are updated with per-example values, so logs equal single-device logs under any strategy.
 - Both optimizers are created and built in `compile()` (inside the strategy scope, before `fit`).
@@ -24,10 +26,11 @@ import tensorflow as tf
 from keras import ops
 
 from ganzoo import losses
+from ganzoo.layers.random import stateless_draw
 
-# Streams keep the random draws of one step apart (latents of each D step, GP weights, ...).
-_STREAMS_PER_STEP = 64
-_OWN_STREAMS_PER_STEP = 4096
+# Streams keep the random draws of one step apart (latents of each D step, GP weights, ...);
+# a subclass's own stream ids are offset so that they never meet the base's.
+_OWN_STREAM_OFFSET = 1 << 20
 LATENT_STREAM = 0
 PENALTY_STREAM = 32
 # alternating: D is updated, then G learns from the updated D's opinion of the same fakes (the
@@ -168,6 +171,8 @@ class GAN(keras.Model):
             raise ValueError(f"d_steps must be between 1 and {PENALTY_STREAM}, got {d_steps}")
         self.d_steps = int(d_steps)
         self.gp_weight = float(gp_weight)
+        if not 0 <= int(noise_seed) < 2**32:
+            raise ValueError(f"noise_seed must be between 0 and 2**32 - 1, got {noise_seed}")
         self.noise_seed = int(noise_seed)
         if updates not in self.update_schemes:
             raise ValueError(f"{type(self).__name__} supports updates={' or '.join(self.update_schemes)}, got {updates!r}")
@@ -240,10 +245,12 @@ class GAN(keras.Model):
 
     # ------------------------------------------------------------- randomness
     def _step_seed(self, stream: int, own_streams: bool = False):
-        step = ops.cast(self.g_optimizer.iterations, "int64")
-        if own_streams:  # a subclass's streams: negative counters never meet the base's
-            return tf.stack([tf.constant(self.noise_seed, tf.int64), -(step * _OWN_STREAMS_PER_STEP + stream) - 1])
-        return tf.stack([tf.constant(self.noise_seed, tf.int64), step * _STREAMS_PER_STEP + stream])
+        """[key of (noise_seed, stream), generator step]. Both stay in [0, 2^32): XLA turns larger or
+        negative seeds into other bits than TensorFlow's graph does (it keeps 32 bits of each)."""
+        stream_id = int(stream) + (_OWN_STREAM_OFFSET if own_streams else 0)
+        key = tf.random.stateless_uniform([], seed=tf.constant([self.noise_seed, stream_id], tf.int64),
+                                          minval=None, maxval=None, dtype=tf.uint32)
+        return tf.stack([tf.cast(key, tf.int64), ops.cast(self.g_optimizer.iterations, "int64")])
 
     def _replica_slice(self, global_values, local_batch):
         replicas = self.distribute_strategy.num_replicas_in_sync
@@ -259,8 +266,7 @@ class GAN(keras.Model):
         """This replica's slice of a stateless draw [global batch, *shape_tail] for the current
         step from (noise_seed, step, stream): the same numbers on any number of replicas."""
         shape = [self._global_batch(local_batch), *shape_tail]
-        sample = tf.random.stateless_normal if kind == "normal" else tf.random.stateless_uniform
-        return self._replica_slice(sample(shape, seed=self._step_seed(stream, own_streams)), local_batch)
+        return self._replica_slice(stateless_draw(shape, self._step_seed(stream, own_streams), kind), local_batch)
 
     def draw_latents(self, local_batch, stream: int = LATENT_STREAM):
         """This replica's slice of the global batch of latents for the current step."""

@@ -7,6 +7,7 @@ import math
 import keras
 from keras import layers
 
+from ganzoo.layers.random import StatelessDropout
 from ganzoo.models.base import GAN
 from ganzoo.registry import register_model
 
@@ -30,7 +31,7 @@ def build_mlp_discriminator(image_shape, hidden_units, dropout: float) -> keras.
         x = layers.Dense(units, name=f"dense{i}")(x)
         x = layers.LeakyReLU(0.2, name=f"dense{i}_lrelu")(x)
         if dropout:
-            x = layers.Dropout(dropout, name=f"dense{i}_dropout")(x)
+            x = StatelessDropout(dropout, name=f"dense{i}_dropout")(x)
     logits = layers.Dense(1, dtype="float32", name="logit")(x)
     return keras.Model(images, logits, name="discriminator")
 
