@@ -37,14 +37,6 @@ CHECK_ENV = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0"}
      ("stylegan_lite", "non_saturating", {"augment": "color,translation,cutout"})],
 )
 def test_two_replicas_match_one_device(model, loss, overrides):
-    # With DiffAugment some weights jump apart by ~1e-5 to 1e-3 at one SGD step, at a step that
-    # depends on the noise seed, or never (2026-11-28: 5 of 9 seeds; every draw is equal on both
-    # sides, and so is every weight before that step). Not pinned down; likely a value that the
-    # batch-8 and batch-16 kernels round to either side of a LeakyReLU kink (zero-filled regions
-    # put whole areas at the bias). At this test's seed the weights part by up to 6e-5 at step 3
-    # and the losses still agree to 5e-7 (at other seeds they too part, by up to 4e-4): the losses
-    # keep checking DiffAugment's per-replica draws, the weights get a looser bound.
-    weight_tolerance = 2e-3 if "augment" in overrides else TOLERANCE
     script = Path(__file__).with_name("distributed_check.py")
     result = subprocess.run([sys.executable, str(script), model, loss, json.dumps(overrides)],
                             capture_output=True, text=True, timeout=300, env=CHECK_ENV)
@@ -56,7 +48,7 @@ def test_two_replicas_match_one_device(model, loss, overrides):
     for name in one["history"]:
         np.testing.assert_allclose(two["history"][name], one["history"][name], rtol=TOLERANCE, atol=TOLERANCE, err_msg=name)
     for a, b in zip(one["weights"], two["weights"]):
-        np.testing.assert_allclose(np.array(b), np.array(a), rtol=weight_tolerance, atol=weight_tolerance)
+        np.testing.assert_allclose(np.array(b), np.array(a), rtol=TOLERANCE, atol=TOLERANCE)
 
 
 def test_auto_strategy_choice(monkeypatch):

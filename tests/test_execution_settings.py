@@ -189,6 +189,20 @@ def test_stateless_draws_are_the_same_numbers_under_xla_and_in_the_graph():
     assert 0 < uniform.min() and uniform.max() < 1
 
 
+def test_draws_from_extreme_bits_stay_finite_and_inside_the_open_interval():
+    """Every uint32 maps into (0, 1) and to a finite normal: once the top cell's centre rounded to
+    1.0 and erfinv made it inf, one draw in 2^24 (an 800-step DCGAN run ended in NaN)."""
+    from ganzoo.layers.random import floats_from_bits
+
+    bits = tf.constant([0, 1, 511, 512, 2**31, 2**32 - 513, 2**32 - 512, 2**32 - 1], tf.uint32)
+    for jit in (False, True):
+        uniform = tf.function(lambda: floats_from_bits(bits, "uniform"), jit_compile=jit)().numpy()
+        normal = tf.function(lambda: floats_from_bits(bits), jit_compile=jit)().numpy()
+        assert (0 < uniform).all() and (uniform < 1).all() and np.all(np.diff(uniform) >= 0)
+        assert np.isfinite(normal).all() and np.abs(normal).max() < 6 and np.all(np.diff(normal) >= 0)
+        assert normal[0] == -normal[-1]  # the cells' centres are symmetric about 1/2
+
+
 @pytest.mark.parametrize("name, loss", [("dcgan", "non_saturating"), ("vanilla", "wgan_gp"), ("stylegan_lite", "non_saturating")])
 def test_xla_and_graph_steps_draw_the_same_noise(name, loss):
     """jit_compile = "auto" turns XLA on or off by machine: a seed must give the same run either way

@@ -19,8 +19,14 @@ def stateless_draw(shape, seed, kind: str = "normal") -> tf.Tensor:
     """float32 N(0, 1) (kind "normal") or U(0, 1) ("uniform") numbers from a [2] int seed whose
     elements lie in [0, 2^32)."""
     bits = tf.random.stateless_uniform(shape, seed=seed, minval=None, maxval=None, dtype=tf.uint32)
-    # The top 24 bits pick one of 2^24 equal cells of (0, 1); its centre is never 0 or 1.
-    uniform = (tf.cast(tf.bitwise.right_shift(bits, 8), tf.float32) + 0.5) * (1.0 / 2**24)
+    return floats_from_bits(bits, kind)
+
+
+def floats_from_bits(bits, kind: str = "normal") -> tf.Tensor:
+    """uint32 bits -> U(0, 1) or N(0, 1) float32. The top 23 bits pick one of 2^23 equal cells of
+    (0, 1) and the value is its centre, which float32 holds exactly (24 bits would round the top
+    cell's centre to 1.0, and erfinv(1) is inf): never 0 or 1, normals within +-5.3."""
+    uniform = (tf.cast(tf.bitwise.right_shift(bits, 9), tf.float32) + 0.5) * (1.0 / 2**23)
     if kind == "uniform":
         return uniform
     if kind != "normal":
