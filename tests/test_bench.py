@@ -80,6 +80,12 @@ def test_bench_train_profile_says_where_each_contenders_time_goes(tmp_path):
         assert list(tmp_path.joinpath(folder).rglob("*.xplane.pb")), "no trace for TensorBoard"
     # Both train through TensorFlow's convolution kernels (oneDNN's or Eigen's, by CPU).
     assert re.search(r"^  \S*Conv2DBackpropFilter\S*\s+[\d.]+\s+[\d.]+%$", result.output, re.M)
+    assert "MakeIterator" not in result.output  # fit's one-off iterator setup is not a step's cost
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    result = CliRunner().invoke(main, ["bench", "train", "dcgan", "--preset", "tiny", "--profile", str(blocked / "sub")])
+    assert result.exit_code == 1 and "--profile" in result.output and "cannot create it" in result.output
+    assert len(result.output.strip().splitlines()) == 1
 
 
 def test_step_profile_counts_ops_once_and_device_time_as_a_union():
@@ -107,6 +113,7 @@ def test_step_profile_counts_ops_once_and_device_time_as_a_union():
                                          ("d/conv/Conv2D:_MklNativeConv2D", 1 * ms, 3 * ms),
                                          ("ExecutorState::Process", 1 * ms, 4 * ms),
                                          ("d/lrelu:LeakyRelu", 5 * ms, 1 * ms),
+                                         ("MakeIterator: MakeIterator", 0, 7 * ms),
                                          ("x:__inference_train_step_12", 0, 9 * ms),
                                          ("CpuExecutable::ExecuteAsyncOnStream", 6 * ms, 2 * ms)],
                         "tf_Compute/2": [("g/conv/Conv2D:_MklNativeConv2D", 2 * ms, 2 * ms)]})

@@ -5,7 +5,7 @@ command whether a step waits on the host or on the device, and which ops cost wh
 
 Host ops come from the executor threads' `name:OpType` events (host tracer level 3); calls of
 functions (the compiled step itself, `PartitionedCall`, `While`, ...) are left out because the
-ops inside them are counted. What runs inside an XLA cluster is not broken down on a CPU; its
+ops inside them are counted, and so is the data iterator's one-off setup. What runs inside an XLA cluster is not broken down on a CPU; its
 programs' run time is reported as one figure. GPU kernels come from the device planes' stream lines; "device busy"
 is the union of their intervals, so kernels overlapping on several streams count once.
 """
@@ -23,6 +23,8 @@ import tensorflow as tf
 # Op types that only call other ops, whose own events span their bodies.
 CALL_OP_TYPES = {"PartitionedCall", "StatefulPartitionedCall", "While", "StatelessWhile", "If", "StatelessIf",
                  "Case", "StatelessCase", "RemoteCall", "MultiDeviceIteratorGetNextFromShard"}
+# What `fit` runs once to start its data iterator, not per step.
+SETUP_OP_TYPES = {"MakeIterator", "AnonymousIteratorV3", "DatasetCardinality", "DeleteIterator"}
 FUNCTION_PREFIXES = ("__inference_", "__forward_", "__backward_")
 # Lines the profiler derives from the stream lines of a device plane (they repeat its kernels).
 DERIVED_DEVICE_LINES = {"XLA Modules", "XLA Ops", "TensorFlow Ops", "TensorFlow Name Scope", "Source code",
@@ -49,7 +51,7 @@ def op_type_of(event_name: str) -> str | None:
     if not HOST_OP_EVENT.fullmatch(event_name):
         return None
     op_type = event_name.split(":", 1)[1].strip()
-    if op_type in CALL_OP_TYPES or op_type.startswith(FUNCTION_PREFIXES):
+    if op_type in CALL_OP_TYPES or op_type in SETUP_OP_TYPES or op_type.startswith(FUNCTION_PREFIXES):
         return None
     return op_type
 

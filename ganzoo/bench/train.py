@@ -130,6 +130,13 @@ def bench_train(model_name: str, preset: str, batch: int, warmup: int = 20, wind
     from ganzoo.registry import preset_config
     from ganzoo.training.trainer import build_model
 
+    if profile_dir is not None:
+        from ganzoo.errors import GanzooError
+
+        try:  # before minutes of timing, not after
+            Path(profile_dir).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise GanzooError(f"--profile {profile_dir}: cannot create it ({error.strerror})") from None
     defaults = TrainSection(steps=1)
     precision = mixed_precision or defaults.mixed_precision
     spe = defaults.steps_per_execution if steps_per_execution is None else steps_per_execution
