@@ -62,3 +62,11 @@ def test_stateless_dropout_drops_like_dropout_and_alike_under_xla():
     np.testing.assert_array_equal(layer(x, training=False).numpy(), x.numpy())
     restored = StatelessDropout.from_config(layer.get_config())
     assert type(restored) is StatelessDropout and restored.rate == 0.25
+    # noise_shape as Keras means it: one mask value per row, the same along the broadcast axis.
+    rows = StatelessDropout(0.5, noise_shape=(None, 1))
+    for jit in (False, True):
+        rows.seed_generator.state.assign(np.array([7, 0], rows.seed_generator.state.dtype))
+        out = tf.function(lambda: rows(x, training=True), jit_compile=jit)().numpy()
+        assert out.shape == x.shape and (out == out[:, :1]).all() and 0 < (out[:, 0] == 0).sum() < len(out)
+        masks[("rows", jit)] = out
+    np.testing.assert_array_equal(masks[("rows", False)], masks[("rows", True)])

@@ -43,6 +43,8 @@ class StatelessDropout(keras.layers.Dropout):
         if not training or self.rate <= 0:
             return inputs
         seed = tf.cast(self.seed_generator.next(), tf.int64)
-        shape = tf.shape(inputs) if self.noise_shape is None else self._get_noise_shape(inputs)
+        shape = tf.shape(inputs)
+        if self.noise_shape is not None:  # Keras' meaning: None takes the input's size
+            shape = tf.stack([shape[i] if size is None else size for i, size in enumerate(self.noise_shape)])
         keep = tf.cast(stateless_draw(shape, seed, "uniform") >= self.rate, inputs.dtype)
         return inputs * keep / tf.cast(1.0 - self.rate, inputs.dtype)
