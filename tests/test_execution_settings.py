@@ -14,7 +14,7 @@ import tensorflow as tf
 import ganzoo
 from ganzoo.data import training_dataset
 from ganzoo.recipes import recipe_from_dict
-from ganzoo.training.hardware import Hardware, detect_hardware, onednn_enabled, resolve_jit_compile
+from ganzoo.training.hardware import Hardware, detect_hardware, jit_compile_decision, onednn_enabled
 from ganzoo.training.trainer import build_model, dtype_policy, execution_settings
 
 STEPS = 4
@@ -119,12 +119,12 @@ def test_every_model_trains_in_mixed_bfloat16(name, jit_compile):
     ids=["cpu-without-onednn", "cpu-with-onednn", "gpu", "tpu"],
 )
 def test_auto_jit_compile_follows_the_hardware(hardware, jit_compile):
-    assert resolve_jit_compile("auto", hardware) is jit_compile
+    assert jit_compile_decision("auto", hardware)[0] is jit_compile
     # What a recipe states is kept whatever the machine.
-    assert resolve_jit_compile(False, hardware) is False and resolve_jit_compile(True, hardware) is True
+    assert jit_compile_decision(False, hardware)[0] is False and jit_compile_decision(True, hardware)[0] is True
     # A model whose step holds convolutions in tf.cond branches gets XLA on accelerators only.
-    assert resolve_jit_compile("auto", hardware, xla_on_cpu=False) is (hardware.accelerator != "cpu")
-    assert resolve_jit_compile(True, hardware, xla_on_cpu=False) is True
+    assert jit_compile_decision("auto", hardware, xla_on_cpu=False)[0] is (hardware.accelerator != "cpu")
+    assert jit_compile_decision(True, hardware, xla_on_cpu=False)[0] is True
 
 
 def test_auto_jit_compile_keeps_stylegan_lite_out_of_xla_on_any_cpu(monkeypatch):

@@ -5,9 +5,10 @@ command whether a step waits on the host or on the device, and which ops cost wh
 
 Host ops come from the executor threads' `name:OpType` events (host tracer level 3); calls of
 functions (the compiled step itself, `PartitionedCall`, `While`, ...) are left out because the
-ops inside them are counted, and so is the data iterator's one-off setup. What runs inside an XLA cluster is not broken down on a CPU; its
-programs' run time is reported as one figure. GPU kernels come from the device planes' stream lines; "device busy"
-is the union of their intervals, so kernels overlapping on several streams count once.
+ops inside them are counted, and so is the data iterator's one-off setup. What runs inside an
+XLA cluster is not broken down on a CPU; its programs' run time is one figure. GPU kernels come
+from the device planes' stream lines; "device busy" is the union of their intervals, so kernels
+overlapping on several streams count once.
 """
 
 from __future__ import annotations

@@ -57,7 +57,3 @@ def jit_compile_decision(setting: bool | str, hardware: Hardware, xla_on_cpu: bo
     if not xla_on_cpu:
         return False, "auto: XLA:CPU runs this model's conditional (lazy-regularizer) steps slowly"
     return True, f"auto: XLA on this {where}"
-
-
-def resolve_jit_compile(setting: bool | str, hardware: Hardware, xla_on_cpu: bool = True) -> bool:
-    return jit_compile_decision(setting, hardware, xla_on_cpu)[0]
