@@ -220,3 +220,10 @@ def test_xla_and_graph_steps_draw_the_same_noise(name, loss):
             assert xla_logs[key] == pytest.approx(graph_logs[key], rel=1e-3, abs=1e-4), (key, graph_logs, xla_logs)
     for graph_w, xla_w in zip(weights[False], weights[True]):
         np.testing.assert_allclose(graph_w, xla_w, atol=1e-4)
+
+
+@pytest.mark.parametrize("noise_seed", [-1, 2**32])
+def test_noise_seeds_outside_32_bits_are_refused(noise_seed):
+    # XLA and the graph make other bits from such seeds, so the run would depend on jit_compile.
+    with pytest.raises(ValueError, match=f"noise_seed must be between 0 and 2\\*\\*32 - 1, got {noise_seed}"):
+        ganzoo.create_model("dcgan", "tiny").compile(noise_seed=noise_seed)
