@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
+
+from ganzoo.files import atomic_path, atomic_write_bytes
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -27,14 +28,6 @@ def make_grid(images: np.ndarray, columns: int | None = None, padding: int = 2) 
     return grid
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def encode_png(image: np.ndarray) -> bytes:
     import tensorflow as tf
 
@@ -49,9 +42,8 @@ def write_images(path: str | Path, images: np.ndarray, columns: int | None = Non
     if path.suffix == ".png":
         atomic_write_bytes(path, encode_png(make_grid(pixels, columns)))
     elif path.suffix == ".npz":
-        tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.npz")
-        np.savez_compressed(tmp, images=pixels)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            np.savez_compressed(tmp, images=pixels)
     else:
         raise ValueError(f"output must end in .png or .npz, got {path.name}")
     return path

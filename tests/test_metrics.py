@@ -15,7 +15,7 @@ from ganzoo.errors import GanzooError
 from ganzoo.metrics import stats
 from ganzoo.metrics.evaluate import evaluate, parse_metrics
 from ganzoo.metrics.extractors import (
-    file_sha256,
+    short_sha256,
     get_extractor,
     train_metric_classifier,
 )
@@ -220,7 +220,7 @@ def test_inception_extractor_from_a_weights_file(tmp_path):
     out = extractor(images)
     assert out.features.shape == (3, 2048) and out.probabilities.shape == (3, 1000)
     np.testing.assert_allclose(out.probabilities.sum(axis=1), 1.0, rtol=1e-4)
-    assert extractor.protocol()["weights_sha256"] == file_sha256(weights)
+    assert extractor.protocol()["weights_sha256"] == short_sha256(weights)
     assert "299x299" in extractor.protocol()["resize"]
 
 

@@ -7,12 +7,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from ganzoo.errors import GanzooError
+from ganzoo.files import atomic_path
 from ganzoo.images import to_uint8
 
 SYNTHETIC_FILE = "synthetic.npz"
@@ -36,7 +36,6 @@ def write_synthetic_dataset(model, per_class: int, out_dir: str | Path, seed: in
     if path.exists():
         raise GanzooError(f"{path} exists; choose another --out (synthetic datasets are never overwritten)")
     images, labels = synthesize(model, per_class, seed)
-    tmp = out_dir / f".{SYNTHETIC_FILE}.tmp{os.getpid()}.npz"
-    np.savez_compressed(tmp, images=images, labels=labels)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, images=images, labels=labels)
     return path

@@ -86,7 +86,7 @@ def reference_features(extractor: Extractor, source: str, split: str, image_shap
     """Features of the first `num` real images of (source, split) at the model's image shape,
     computed once per (dataset, split, shape, extractor and its weights, num) and cached."""
     from ganzoo.data import load_images
-    from ganzoo.images import atomic_write_bytes
+    from ganzoo.files import atomic_write_bytes
 
     shape = "x".join(str(d) for d in image_shape)
     path = cache_dir() / "reference" / f"{slug(source)}-{split}-{shape}-{slug(extractor.name)}-{extractor.weights_hash}-{num}.npz"

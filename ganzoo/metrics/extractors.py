@@ -9,7 +9,6 @@ measured it.
 from __future__ import annotations
 
 import abc
-import hashlib
 import json
 import os
 import re
@@ -20,6 +19,7 @@ import keras
 import numpy as np
 
 from ganzoo.errors import GanzooError
+from ganzoo.files import file_sha256
 from ganzoo.metrics.classifier import to_signed
 
 
@@ -32,12 +32,9 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
+def short_sha256(path: Path) -> str:
+    """The first 16 hex digits of a weight file's sha256: how results name an extractor's weights."""
+    return file_sha256(path)[:16]
 
 
 @dataclass
@@ -94,7 +91,7 @@ def train_metric_classifier(source: str, epochs: int = 3, max_examples: int | No
     """Trains the feature classifier on SOURCE's train split, measures it on the test split and
     caches it (the file is replaced atomically). Returns (path, info)."""
     from ganzoo.data import load_images
-    from ganzoo.images import atomic_write_bytes
+    from ganzoo.files import atomic_path, atomic_write_bytes
 
     train = load_images(source, None, split="train", data_dir=data_dir, max_examples=max_examples)
     if train.labels is None:
@@ -107,11 +104,10 @@ def train_metric_classifier(source: str, epochs: int = 3, max_examples: int | No
     _, accuracy = model.evaluate(to_signed(test.images), test.labels, batch_size=512, verbose=0)
     path = classifier_path(source)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        model.save(tmp)
     info = {"source": source, "train_examples": len(train.images), "epochs": epochs, "test_accuracy": float(accuracy),
-            "weights_sha256": file_sha256(path)}
+            "weights_sha256": short_sha256(path)}
     atomic_write_bytes(path.with_suffix(".json"), json.dumps(info, indent=2).encode())
     return path, info
 
@@ -127,7 +123,7 @@ class ClassifierExtractor(Extractor):
         self.input_shape = tuple(model.input_shape[1:])
         self.model = keras.Model(model.input, [model.get_layer("features").output, model.output])
         self.name = f"classifier:{source}"
-        self.weights_hash = file_sha256(path)
+        self.weights_hash = short_sha256(path)
         self.resize = f"bilinear to {self.input_shape[0]}x{self.input_shape[1]} when the size differs"
 
     def _prepare(self, images):
@@ -164,7 +160,7 @@ class InceptionExtractor(Extractor):
         self.name = "inception_v3"
         cached = Path.home() / ".keras" / "models" / "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
         path = Path(weights) if weights != "imagenet" else cached
-        self.weights_hash = file_sha256(path) if path.is_file() else "unknown"
+        self.weights_hash = short_sha256(path) if path.is_file() else "unknown"
         self.resize = "bilinear to 299x299, gray repeated to RGB"
 
     def _prepare(self, images):

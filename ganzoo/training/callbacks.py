@@ -185,6 +185,6 @@ class PeriodicEvaluation(keras.callbacks.Callback):
             lower = self.keep_best in LOWER_IS_BETTER
             if best is None or (value < best["value"] if lower else value > best["value"]):
                 self.best_manager.save(checkpoint_number=step)
-                from ganzoo.images import atomic_write_bytes
+                from ganzoo.files import atomic_write_bytes
 
                 atomic_write_bytes(self.best_file, json.dumps({"metric": self.keep_best, "value": value, "step": step}).encode())

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ganzoo.images import atomic_write_bytes
+from ganzoo.files import atomic_write_bytes
 from ganzoo.training import runs
 
 MODEL_CARD = "MODEL_CARD.md"
