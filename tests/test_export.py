@@ -15,7 +15,7 @@ from click.testing import CliRunner
 import ganzoo
 from ganzoo.cli import main
 from ganzoo.export import export_saved_model, update_models_config
-from ganzoo.export.serving import read_models_config, read_warmup_requests
+from ganzoo.export.serving import models_config_names
 from ganzoo.export.tflite import TFLITE_MODES, run_tflite
 from ganzoo.registry import get_model_class
 
@@ -145,6 +145,70 @@ def test_warmup_records_and_models_config_parse(exported):
     entries = read_models_config(base / "models.config").model_config_list.config
     assert [(e.name, e.model_platform) for e in entries] == [(model.registry_name, "tensorflow")]
     assert entries[0].base_path == str((base / model.registry_name).resolve())
+
+
+def read_warmup_requests(path):
+    """The records as TF Serving reads them: the real PredictionLog proto (tensorflow-serving-api,
+    installed for the tests only; ganzoo writes the wire format itself)."""
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    return [prediction_log_pb2.PredictionLog.FromString(r.numpy()) for r in tf.data.TFRecordDataset(str(path))]
+
+
+def read_models_config(path):
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
+    return text_format.Parse(path.read_text(), model_server_config_pb2.ModelServerConfig())
+
+
+def test_warmup_records_equal_the_inputs_request_by_request(exported):
+    """Every record parses with TF Serving's own protos into exactly the request for one signature
+    with the export's example inputs (dtype, shape and values)."""
+    from ganzoo.export.saved_model import task_export
+
+    model, _, version_dir = exported
+    logs = read_warmup_requests(version_dir / "assets.extra" / "tf_serving_warmup_requests")
+    expected = task_export(model)[1]
+    assert [log.WhichOneof("log_type") for log in logs] == ["predict_log"] * len(expected)
+    assert [log.predict_log.request.model_spec.signature_name for log in logs] == list(expected)
+    for log in logs:
+        request = log.predict_log.request
+        inputs = expected[request.model_spec.signature_name]
+        assert set(request.inputs) == set(inputs) and not request.model_spec.name
+        for key, value in inputs.items():
+            parsed = tf.make_ndarray(request.inputs[key])
+            assert parsed.dtype == np.asarray(value).dtype and parsed.shape == np.shape(value)
+            np.testing.assert_array_equal(parsed, value)
+
+
+def test_models_config_edits_keep_what_a_person_wrote(tmp_path):
+    """models.config is TF Serving's text format: ganzoo replaces its own entry and leaves the
+    others (with fields it does not know, comments) as they were."""
+    hand_written = """# served models
+model_config_list {
+  config {
+    name: "other"
+    base_path: "/models/other"
+    model_platform: "tensorflow"
+    model_version_policy { specific { versions: 1 versions: 3 } }
+    version_labels { key: "stable" value: 3 }
+  }
+  config: { name: "a" base_path: "/old/a" model_platform: "tensorflow" }
+}
+"""
+    (tmp_path / "models.config").write_text(hand_written)
+    update_models_config(tmp_path, "a")
+    update_models_config(tmp_path, "b")
+    config = read_models_config(tmp_path / "models.config")
+    entries = {e.name: e for e in config.model_config_list.config}
+    assert list(entries) == ["other", "a", "b"] == models_config_names(tmp_path / "models.config")
+    assert list(entries["other"].model_version_policy.specific.versions) == [1, 3]
+    assert entries["other"].version_labels["stable"] == 3
+    assert entries["a"].base_path == str((tmp_path / "a").resolve())
+    (tmp_path / "models.config").write_text("model_config_list { config { name: 'x' }")
+    with pytest.raises(ganzoo.errors.GanzooError, match="unbalanced"):
+        update_models_config(tmp_path, "a")
 
 
 def test_versions_are_never_overwritten_and_config_keeps_other_models(tmp_path):

@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ganzoo.export.tflite import TFLITE_MODES
+from ganzoo.export.tflite import TFLITE_MODES, litert_interpreter
 
 
 def timed(call, repeats: int) -> list[float]:
@@ -29,7 +29,6 @@ def directory_size(path: Path) -> int:
 def bench_export(model, batch: int = 1, repeats: int = 50, threads: int = 2) -> list[dict]:
     """Rows of {format, ms_per_image_p50, ms_per_image_p95, size_kib}."""
     import tensorflow as tf
-    from ai_edge_litert.interpreter import Interpreter
 
     from ganzoo.export.saved_model import export_saved_model
 
@@ -43,7 +42,7 @@ def bench_export(model, batch: int = 1, repeats: int = 50, threads: int = 2) -> 
         rows.append(row("SavedModel", times, batch, directory_size(version_dir)))
         for mode in TFLITE_MODES:
             path = version_dir / "tflite" / f"bench.{mode}.tflite"
-            runner = Interpreter(model_path=str(path), num_threads=threads).get_signature_runner()
+            runner = litert_interpreter(path, threads).get_signature_runner()
             times = timed(lambda: runner(latent=latents), repeats)
             rows.append(row(f"TFLite {mode}", times, batch, path.stat().st_size))
     return rows

@@ -31,9 +31,8 @@ def serving_inputs(version_dir: Path, batch: int) -> dict[str, np.ndarray]:
 
 def bench_version_dir(version_dir: Path, threads: int, repeats: int, throughput_batch: int) -> list[dict]:
     import tensorflow as tf
-    from ai_edge_litert.interpreter import Interpreter
 
-    from ganzoo.export.tflite import TFLITE_MODES
+    from ganzoo.export.tflite import TFLITE_MODES, litert_interpreter
 
     generate = tf.saved_model.load(str(version_dir)).signatures.get("generate")
     if generate is None:
@@ -50,9 +49,9 @@ def bench_version_dir(version_dir: Path, threads: int, repeats: int, throughput_
     order = {mode: i for i, mode in enumerate(TFLITE_MODES)}
     files = sorted((version_dir / "tflite").glob("*.tflite"), key=lambda p: (order.get(p.stem.rsplit(".", 1)[-1], 99), p.name))
     for path in files:
-        runner = Interpreter(model_path=str(path), num_threads=threads).get_signature_runner()
+        runner = litert_interpreter(path, threads).get_signature_runner()
         # Separate runners: switching one between batch sizes re-plans it on every call.
-        runner_many = Interpreter(model_path=str(path), num_threads=threads).get_signature_runner()
+        runner_many = litert_interpreter(path, threads).get_signature_runner()
         mode = path.stem.rsplit(".", 1)[-1]
         rows.append(measure_row(f"TFLite {mode}", lambda r=runner: r(**one), lambda r=runner_many: r(**many), repeats,
                                 throughput_batch, path.stat().st_size))

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
 from ganzoo.errors import GanzooError
-from ganzoo.images import atomic_write_bytes
+from ganzoo.files import atomic_write_bytes
 from ganzoo.models.base import GAN, latents_for_seed
 
 TFLITE_MODES = ("float32", "float16", "dynamic", "int8")
@@ -112,7 +113,10 @@ def _convert_saved_model(saved_model_dir: str, model: GAN, mode: str) -> bytes:
         samples = representative_inputs(model)
         converter.representative_dataset = lambda: iter(samples)
     try:
-        return converter.convert()
+        with warnings.catch_warnings():
+            # int8 calibration runs TensorFlow's own, deprecated tf.lite.Interpreter, which warns.
+            warnings.filterwarnings("ignore", message=r"\s*Warning: tf.lite.Interpreter is deprecated")
+            return converter.convert()
     except Exception as error:  # the converter raises ConverterError and friends
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise GanzooError(f"TFLite {mode} conversion failed: {first}") from None
@@ -135,12 +139,16 @@ def export_tflite(model: GAN, directory: Path, modes: list[str], name: str | Non
     return paths
 
 
-def run_tflite(path: str | Path, inputs: dict[str, np.ndarray], threads: int = 2) -> dict[str, np.ndarray]:
-    """Runs the file's default signature in ai-edge-litert's interpreter (XNNPACK delegate)."""
+def litert_interpreter(path: str | Path, threads: int = 2):
+    """ai-edge-litert's interpreter for a .tflite file (XNNPACK delegate, `threads` threads)."""
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
-        raise GanzooError("running TFLite files needs ai-edge-litert: pip install ai-edge-litert") from None
-    interpreter = Interpreter(model_path=str(path), num_threads=threads)
-    runner = interpreter.get_signature_runner()  # resizes inputs to the given shapes per call
+        raise GanzooError("running TFLite files needs ai-edge-litert: pip install 'ganzoo[tflite]'") from None
+    return Interpreter(model_path=str(path), num_threads=threads)
+
+
+def run_tflite(path: str | Path, inputs: dict[str, np.ndarray], threads: int = 2) -> dict[str, np.ndarray]:
+    """Runs the file's default signature in ai-edge-litert's interpreter (XNNPACK delegate)."""
+    runner = litert_interpreter(path, threads).get_signature_runner()  # resizes inputs to the given shapes per call
     return {k: np.asarray(v) for k, v in runner(**inputs).items()}
