@@ -14,7 +14,10 @@ setup(
     long_description=open("README.md").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["ganzoo", "ganzoo.*"]),
+    package_data={"ganzoo": ["py.typed"]},
+    license="Apache-2.0",
     python_requires=">=3.10",
+    # Everything a default code path imports (tests/test_packaging.py checks it against the code).
     install_requires=[
         *([] if GPU else [f"tensorflow-cpu=={TENSORFLOW}"]),
         "keras>=3.10,<4",
@@ -23,12 +26,15 @@ setup(
         "tensorboard",
         "click>=8.1",
         "numpy",
+        "scipy",  # FID's matrix square root, SSIM's filtering
+        "pillow",  # reading user images (upscale, translate, evaluate-sr)
+        "tomli; python_version < '3.11'",  # recipes: tomllib's backport
     ],
     extras_require={
         # ptxas before CUDA 12.6.3 can miscompile XLA code on Hopper GPUs (XLA warns about it).
         "gpu": [f"tensorflow[and-cuda]=={TENSORFLOW}", "nvidia-cuda-nvcc-cu12>=12.6.85"],
-        "tflite": ["ai-edge-litert"],
-        "test": ["pytest>=8", "pytest-xdist>=3", "scipy", "ai-edge-litert"],
+        "tflite": ["ai-edge-litert"],  # runs TFLite files (verify-export, bench serve); converting needs only TensorFlow
+        "test": ["pytest>=8", "pytest-xdist>=3", "ai-edge-litert"],
     },
     entry_points={"console_scripts": ["ganzoo=ganzoo.cli:main"]},
 )

@@ -1,4 +1,4 @@
-"""Recipes: TOML files read with `tomllib` into frozen dataclasses.
+"""Recipes: TOML files read with `tomllib` (`tomli` on Python 3.10) into frozen dataclasses.
 
 Every key is checked: an unknown key, a wrong type or a missing file gives a one-line
 `RecipeError` naming the key. `--set train.batch_size=32` style overrides are applied to the
@@ -10,13 +10,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import tomllib
+import sys
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ganzoo.errors import GanzooError, RecipeError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, published as tomli
+    import tomli as tomllib
 
 
 @dataclass(frozen=True)
@@ -205,11 +210,12 @@ def apply_overrides(raw: dict, assignments: list[str]) -> dict:
 
 def validate(recipe: Recipe) -> Recipe:
     """Checks that go beyond types: names that must exist, numbers that must be positive."""
-    from ganzoo import losses, registry
-    from ganzoo.data import parse_source
+    from ganzoo import losses
+    from ganzoo.data.sources import parse_source
+    from ganzoo.models import get_model_class, preset_config
 
     try:
-        registry.preset_config(recipe.model.name, recipe.model.preset)
+        preset_config(recipe.model.name, recipe.model.preset)
     except GanzooError as error:
         raise RecipeError(f"model.name/model.preset: {error}") from None
     if recipe.train.loss not in losses.ADVERSARIAL_LOSSES:
@@ -220,7 +226,7 @@ def validate(recipe: Recipe) -> Recipe:
         raise RecipeError(f"data.source: {error}") from None
     if kind in ("folder", "zip", "npz") and not Path(target).exists():
         raise RecipeError(f"data.source: {target} does not exist")
-    model_class = registry.get_model_class(recipe.model.name)
+    model_class = get_model_class(recipe.model.name)
     if recipe.train.updates not in model_class.update_schemes:
         raise RecipeError(f"train.updates: {recipe.model.name} supports {', '.join(model_class.update_schemes)}; "
                           f"got {recipe.train.updates!r}")
