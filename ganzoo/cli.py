@@ -1,5 +1,9 @@
 """The `ganzoo` command. Each command parses its arguments and calls one library function;
-a GanzooError becomes a one-line message and exit status 1."""
+a GanzooError becomes a one-line message and exit status 1.
+
+Nothing heavy is imported here: `ganzoo --help`, `ganzoo CMD --help` and `ganzoo list` answer
+without loading TensorFlow, and commands that need it load it quietly (ganzoo/tf_runtime.py).
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,21 @@ from pathlib import Path
 
 import click
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+def one_line_errors(command=None, *, tensorflow: bool = True):
+    """Runs a command body (after TensorFlow is loaded, when it needs it), turning GanzooError
+    into a one-line message."""
+    if command is None:
+        return functools.partial(one_line_errors, tensorflow=tensorflow)
 
-def one_line_errors(command):
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         from ganzoo.errors import GanzooError
 
+        if tensorflow:
+            from ganzoo.tf_runtime import load_tensorflow
+
+            load_tensorflow(verbose=bool(click.get_current_context().find_root().params.get("verbose")))
         try:
             return command(*args, **kwargs)
         except GanzooError as error:
@@ -27,17 +38,19 @@ def one_line_errors(command):
 
 @click.group()
 @click.version_option(package_name="ganzoo")
-def main() -> None:
+@click.option("--verbose", is_flag=True, help="Show TensorFlow's own log lines (hidden by default).")
+def main(verbose: bool) -> None:
     """ganzoo: train, sample, evaluate and export GANs built on Keras 3."""
 
 
 @main.command("list")
+@one_line_errors(tensorflow=False)
 def list_command() -> None:
     """Models in the zoo and their presets."""
-    import ganzoo
+    from ganzoo.registry import builtin_catalog
 
-    for name in ganzoo.list_models():
-        click.echo(f"{name:16s} presets: {', '.join(ganzoo.list_presets(name))}")
+    for entry in builtin_catalog():
+        click.echo(f"{entry.name:14s} presets: {', '.join(entry.presets):34s} {entry.summary}")
 
 
 @main.command()
@@ -240,7 +253,8 @@ def evaluate_sr(run, set_dirs, scale) -> None:
 def upscale(run, images, out, tile) -> None:
     """Upscale IMAGES (PNG/JPEG, any size) with RUN's super-resolution model, tile by tile."""
     from ganzoo.errors import GanzooError
-    from ganzoo.images import atomic_write_bytes, encode_png
+    from ganzoo.files import atomic_write_bytes
+    from ganzoo.images import encode_png
     from ganzoo.metrics.super_resolution import read_rgb
     from ganzoo.training import load_trained_model
 
@@ -266,7 +280,8 @@ def upscale(run, images, out, tile) -> None:
 def translate(run, images, direction, out) -> None:
     """Translate IMAGES (PNG/JPEG, any size) with RUN's translation model (cyclegan)."""
     from ganzoo.errors import GanzooError
-    from ganzoo.images import atomic_write_bytes, encode_png
+    from ganzoo.files import atomic_write_bytes
+    from ganzoo.images import encode_png
     from ganzoo.metrics.super_resolution import read_rgb
     from ganzoo.training import load_trained_model
 
@@ -278,6 +293,39 @@ def translate(run, images, direction, out) -> None:
         target = out / f"{image.stem}_{direction}.png"
         atomic_write_bytes(target, encode_png(model.translate_any_size(read_rgb(image), direction)))
         click.echo(f"wrote {target}")
+
+
+@main.group()
+def data() -> None:
+    """Datasets that tensorflow-datasets does not carry (recipes read them as fetch:NAME)."""
+
+
+@data.command("list")
+@one_line_errors(tensorflow=False)
+def data_list_command() -> None:
+    """The dataset catalogue: name, size, licence, and whether it is in the cache."""
+    from ganzoo.data.catalog import DATASETS, fetched_path
+
+    for entry in DATASETS.values():
+        where = fetched_path(entry.name)
+        state = f"in {where}" if where.exists() else ("downloadable" if entry.url else "no public download")
+        click.echo(f"{entry.name:16s} {entry.size_bytes / 2**20:7.1f} MiB  {state}\n"
+                   f"{'':16s} {entry.description}\n{'':16s} licence: {entry.licence}")
+
+
+@data.command("fetch")
+@click.argument("name")
+@click.option("--from", "local_copy", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Register this local copy (checked against the pinned sha256) instead of downloading.")
+@one_line_errors(tensorflow=False)
+def data_fetch_command(name, local_copy) -> None:
+    """Download dataset NAME from its public home into the cache (sha256-checked)."""
+    from ganzoo.data.catalog import fetch, get_dataset
+
+    entry = get_dataset(name)
+    click.echo(f"{entry.name}: {entry.description}\nlicence: {entry.licence}\nfrom: {local_copy or entry.url or entry.home}")
+    path = fetch(name, local_copy)
+    click.echo(f"in {path} (recipes: data.source = \"fetch:{name}\")")
 
 
 @main.group()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -66,3 +70,44 @@ def test_sample_from_something_that_is_not_a_run(cli, tmp_path):
                    "neither a run directory nor a .keras file")
     one_line_error(cli.invoke(main, ["sample", str(tmp_path), "--out", str(tmp_path / "x.jpg")]),
                    "must end in .png or .npz")
+
+
+def test_help_and_list_answer_without_loading_tensorflow():
+    """`ganzoo --help`, `ganzoo list`, `ganzoo data list` and every `ganzoo CMD --help` must not
+    import TensorFlow or Keras (their import alone takes seconds): measured in a fresh process."""
+    script = """
+import sys
+import click
+from click.testing import CliRunner
+from ganzoo.cli import main
+
+def commands(group, path):
+    for name, command in group.commands.items():
+        yield path + [name]
+        if isinstance(command, click.Group):
+            yield from commands(command, path + [name])
+
+runner = CliRunner()
+invocations = [["--help"], ["list"], ["data", "list"]] + [path + ["--help"] for path in commands(main, [])]
+for args in invocations:
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, (args, result.output)
+loaded = sorted(m for m in ("tensorflow", "keras", "tensorflow_datasets", "scipy") if m in sys.modules)
+print(len(invocations), loaded)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert int(out[0]) > 20 and out[1:] == ["[]"], out
+
+
+def test_commands_are_quiet_unless_asked(tmp_path):
+    """TensorFlow's start-up lines (absl's, the oneDNN notice) are hidden unless the user sets
+    TF_CPP_MIN_LOG_LEVEL or passes --verbose."""
+    import ganzoo
+
+    ganzoo.create_model("dcgan", "tiny").save(tmp_path / "m.keras")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    command = [sys.executable, "-m", "ganzoo.cli", "sample", str(tmp_path / "m.keras"), "--num", "2", "--out", str(tmp_path / "s.npz")]
+    quiet = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    verbose = subprocess.run(command[:3] + ["--verbose"] + command[3:], capture_output=True, text=True, env=env)
+    assert verbose.returncode == 0 and quiet.stdout == verbose.stdout

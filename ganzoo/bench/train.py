@@ -47,7 +47,7 @@ class WindowTimer(keras.callbacks.Callback):
 
 def run_steps(contender: Contender, steps: int) -> WindowTimer:
     timer = WindowTimer()
-    contender.model.fit(contender.dataset, epochs=1, steps_per_epoch=steps, callbacks=[timer], verbose=0)
+    contender.model.fit(contender.dataset, epochs=1, steps_per_epoch=steps, callbacks=[timer], verbose=0, shuffle=False)
     return timer
 
 
@@ -127,7 +127,7 @@ def bench_train(model_name: str, preset: str, batch: int, warmup: int = 20, wind
     so the profiler does not slow the timed windows)."""
     from ganzoo.bench.reference_dcgan import build_reference, reference_dataset
     from ganzoo.recipes import TrainSection, recipe_from_dict
-    from ganzoo.registry import preset_config
+    from ganzoo.models import preset_config
     from ganzoo.training.trainer import build_model
 
     if profile_dir is not None:

@@ -77,6 +77,19 @@ def build_conditional_discriminator(image_shape, num_classes, filters, batchnorm
 
 @register_model("cgan")
 class ConditionalGAN(GAN):
+    """Class-conditional GAN on DCGAN networks (Mirza & Osindero 2014).
+
+    Generator: [latent [batch, latent_dim], label int32 [batch]] -> the label's learned embedding
+    joined with the latent -> the DCGAN upsampling stack -> image in [-1, 1]. Discriminator:
+    [image, label] -> logit, conditioned by projection (Miyato & Koyama 2018, the default) or by an
+    embedded label plane concatenated to the image (`conditioning="concat"`). Data: batches of
+    (images, labels); fakes are made for the real batch's labels.
+
+    Presets: `tiny` (16x16x1), `mnist`, `fashion_mnist` (28x28x1, 10 classes), `cifar32`.
+    `generate(n, seed=..., labels=3)` samples one class; recipes: `recipes/cgan_mnist.toml`,
+    `recipes/cgan_fashion_mnist.toml`.
+    """
+
     presets = {
         "tiny": dict(latent_dim=16, num_classes=10, image_shape=(16, 16, 1), g_filters=(32, 16), d_filters=(16, 32),
                      embedding_dim=8, feature_units=32),

@@ -79,6 +79,19 @@ def build_patch_discriminator(filters: int, channels: int, name: str) -> keras.M
 
 @register_model("cyclegan")
 class CycleGAN(GAN):
+    """CycleGAN: unpaired image-to-image translation between domains A and B (Zhu et al. 2017).
+
+    Two ResNet generators, G: A -> B and F: B -> A (reflection padding, instance norm, two
+    stride-2 stages, `blocks` residual blocks): image [batch, h, w, C] in [-1, 1] with h, w
+    multiples of 4 -> image of the same size. Two 70x70 PatchGAN discriminators. Losses: LSGAN +
+    10 x cycle L1 + 5 x identity L1; discriminators learn from a history pool of 50 fakes.
+    Data: (A batch, B batch) pairs drawn independently.
+
+    Presets: `tiny` (32 px, for tests), `64` (6 blocks), `256` (9 blocks, the paper's). `translate
+    (images, "a2b")`, `translate_any_size(image)`; recipes: `recipes/cyclegan_face2anime.toml`,
+    `recipes/cyclegan_horse2zebra.toml`.
+    """
+
     task = "translate"
     update_schemes = ("alternating",)  # its own train_step
     presets = {

@@ -68,6 +68,17 @@ def build_dcgan_discriminator(image_shape, filters, batchnorm: bool, init_std: f
 
 @register_model("dcgan")
 class DCGAN(GAN):
+    """DCGAN: an unconditional image generator from latent noise (Radford, Metz & Chintala 2015).
+
+    Generator: latent [batch, latent_dim] -> Dense -> stride-2 transposed convolutions with batch
+    norm and ReLU -> tanh image [batch, H, W, C] in [-1, 1]. Discriminator: stride-2 convolutions
+    with LeakyReLU(0.2) (batch norm after the first) -> one logit. Weights start from N(0, 0.02).
+
+    Presets: `tiny` (16x16x1, for tests), `mnist` (28x28x1), `cifar32` (32x32x3), `celeba64`
+    (64x64x3). Train with `compile()` + `fit(images)` on batches in [-1, 1]; sample with
+    `generate(n, seed=...)`; recipes: `recipes/dcgan_mnist.toml`, `recipes/dcgan_fashion_mnist.toml`.
+    """
+
     presets = {
         "tiny": dict(latent_dim=16, image_shape=(16, 16, 1), g_filters=(32, 16), d_filters=(16, 32)),
         "mnist": dict(latent_dim=100, image_shape=(28, 28, 1), g_filters=(128, 64), d_filters=(64, 128)),

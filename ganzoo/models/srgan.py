@@ -86,6 +86,19 @@ def vgg_feature_extractor(content_loss: str, weights: str) -> keras.Model:
 
 @register_model("srgan")
 class SRGAN(GAN):
+    """SRGAN: 4x photo super-resolution (Ledig et al. 2017); `adversarial_weight=0` is SRResNet.
+
+    Generator (SRResNet): LR image [batch, h, w, 3] in [-1, 1], any size -> 9x9 conv + PReLU ->
+    `blocks` residual blocks (conv, batch norm, PReLU) -> sub-pixel (pixel shuffle) 2x stages ->
+    SR image [batch, scale h, scale w, 3]. Discriminator: VGG-style conv pairs (stride 1 then 2)
+    on `hr_patch` x `hr_patch` HR patches -> Dense -> logit. Loss: content (`mse`, or VGG19
+    features `vgg54` / `vgg22`) + 1e-3 x adversarial. Data: (LR, HR) patch pairs.
+
+    Presets: `tiny` (for tests), `x4` (the paper's 16 blocks, 64 filters, 96 px patches), `cpu`
+    (8 blocks, 32 filters, 64 px). `upscale(uint8 image)`, `upscale_tiled(image, tile)`; recipes:
+    `recipes/srresnet_x4.toml` then `recipes/srgan_x4.toml`.
+    """
+
     task = "super_resolution"
     update_schemes = ("alternating",)  # its own train_step
     presets = {

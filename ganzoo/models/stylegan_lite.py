@@ -146,6 +146,20 @@ def mix_styles(w_first, w_second, cutoff, count: int):
 
 @register_model("stylegan_lite")
 class StyleGANLite(GAN):
+    """StyleGAN-lite: StyleGAN2's style-based generator at small sizes (Karras et al. 2019, 2020).
+
+    Generator: latent [batch, latent_dim] -> mapping network -> w, one per layer -> synthesis from
+    a learned 4x4 constant through modulated, demodulated 3x3 convolutions with per-layer noise
+    and skip to-RGB outputs -> image [batch, H, W, C] (clipped to [-1, 1] for sampling).
+    Discriminator: residual blocks with minibatch standard deviation -> logit. Lazy R1, style
+    mixing, an EMA generator, equalised learning rate; options `pl_weight` (path length) and
+    `augment` (DiffAugment). Truncation: `generate(n, seed=..., truncation_psi=0.7)`.
+
+    Presets: `tiny` (16 px, for tests), `32` (32x32x3), `64` (64x64x3). `style_mix(...)`,
+    `interpolation_strip(...)`; recipes: `recipes/stylegan_lite_fashion_mnist.toml`,
+    `recipes/stylegan_lite_anime64.toml`.
+    """
+
     serving = "style"
     update_schemes = ("alternating",)  # its own train_step
     xla_on_cpu = False  # its lazy R1 / path-length steps are tf.cond branches full of convolutions

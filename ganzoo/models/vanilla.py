@@ -38,6 +38,16 @@ def build_mlp_discriminator(image_shape, hidden_units, dropout: float) -> keras.
 
 @register_model("vanilla")
 class VanillaGAN(GAN):
+    """Vanilla GAN: multilayer perceptrons for both networks (Goodfellow et al. 2014).
+
+    Generator: latent [batch, latent_dim] -> Dense + LeakyReLU layers (`g_units`) -> tanh pixels
+    reshaped to [batch, H, W, C] in [-1, 1]. Discriminator: flattened image -> Dense + LeakyReLU
+    (+ dropout, `d_dropout`) layers (`d_units`) -> one logit. Non-saturating loss by default.
+
+    Presets: `tiny` (8x8x1, for tests), `mnist` (28x28x1, 256-512-1024 units). Recipe:
+    `recipes/vanilla_mnist.toml`.
+    """
+
     presets = {
         "tiny": dict(latent_dim=16, image_shape=(8, 8, 1), g_units=(32,), d_units=(32,)),
         "mnist": dict(latent_dim=100, image_shape=(28, 28, 1), g_units=(256, 512, 1024), d_units=(1024, 512, 256)),
