@@ -67,4 +67,4 @@ def test_evaluate_sr_command_prints_the_bicubic_row(tmp_path):
     assert float(row.split()[1]) == pytest.approx(28.43, abs=0.05)
     (tmp_path / "empty").mkdir()
     result = CliRunner().invoke(main, ["evaluate-sr", "--set", str(tmp_path / "empty")])
-    assert result.exit_code == 1 and "has no HR/ images" in result.output
+    assert result.exit_code == 1 and "has no images" in result.output

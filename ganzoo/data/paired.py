@@ -14,27 +14,54 @@ import tensorflow as tf
 
 from ganzoo.data.bicubic import imresize
 from ganzoo.data.pipeline import to_signed_unit
-from ganzoo.data.sources import load_folder, parse_source
+from ganzoo.data.sources import load_folder, resolve_source
 from ganzoo.errors import DataError
 
 
-def read_hr_images(source: str, data_dir: str | None = None, download: bool = True) -> list[np.ndarray]:
-    kind, target = parse_source(source)
+def read_hr_images(source: str) -> list[np.ndarray]:
+    """Every image of a folder source (all in memory: training sets such as T91 are small)."""
+    kind, target = resolve_source(source)
+    if kind != "folder":
+        raise DataError(f"super-resolution data must be a folder or tfds source, got {source!r}")
+    return load_folder(target, channels=3)[0]
+
+
+def sr_patch_bank(source: str, hr_patch: int, scale: int, count: int, seed: int, data_dir: str | None = None,
+                  download: bool = True) -> tuple[np.ndarray, np.ndarray, str]:
+    """(LR, HR, description): `count` uint8 patch pairs of a folder or tfds source. A tfds set
+    (div2k: 800 2K photos, ~5 GB decoded) is streamed, an equal share of crops from each image,
+    so only the bank is ever in memory."""
+    kind, target = resolve_source(source)
     if kind == "folder":
-        return load_folder(target, channels=3)[0]
-    if kind == "tfds":
-        import tensorflow_datasets as tfds
+        images = read_hr_images(source)
+        lr, hr = crop_bank(images, hr_patch, scale, count, seed)
+        return lr, hr, f"{source} ({len(images)} images, {count} {hr_patch}px HR patches)"
+    if kind != "tfds":
+        raise DataError(f"super-resolution data must be a folder or tfds source, got {source!r}")
+    import tensorflow_datasets as tfds
 
-        try:
-            dataset = tfds.load(target, split="train", data_dir=data_dir, download=download)
-        except Exception as error:  # noqa: BLE001 - tfds raises many kinds
-            raise DataError(f"cannot load tfds dataset {target!r}: {str(error).splitlines()[0]}") from None
-        return [example["hr"].numpy() if "hr" in example else example["image"].numpy() for example in dataset]
-    raise DataError(f"super-resolution data must be a folder or tfds source, got {source!r}")
+    try:
+        dataset = tfds.load(target, split="train", data_dir=data_dir, download=download)
+    except Exception as error:  # noqa: BLE001 - tfds raises many kinds
+        raise DataError(f"cannot load tfds dataset {target!r}: {str(error).splitlines()[0]}") from None
+    per_image = -(-count // max(1, len(dataset)))
+    rng = np.random.default_rng(seed)
+    crops = []
+    for example in tfds.as_numpy(dataset):
+        image = example["hr"] if "hr" in example else example["image"]
+        if min(image.shape[:2]) >= hr_patch:
+            crops.append(crop_bank([image], hr_patch, scale, per_image, int(rng.integers(2**31)), with_lr=False)[1])
+    if not crops:
+        raise DataError(f"no image of {source} is at least {hr_patch}x{hr_patch} pixels")
+    hr = np.concatenate(crops)[rng.permutation(sum(len(c) for c in crops))[:count]]
+    lr = np.stack([imresize(patch, 1 / scale) for patch in hr])
+    return lr, hr, f"{source} ({len(dataset)} images, {len(hr)} {hr_patch}px HR patches)"
 
 
-def crop_bank(images: list[np.ndarray], hr_patch: int, scale: int, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """`count` random (LR, HR) uint8 patch pairs from images at least `hr_patch` on each side."""
+def crop_bank(images: list[np.ndarray], hr_patch: int, scale: int, count: int, seed: int,
+              with_lr: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
+    """`count` random (LR, HR) uint8 patch pairs from images at least `hr_patch` on each side
+    (LR None when `with_lr` is false)."""
     usable = [image for image in images if min(image.shape[:2]) >= hr_patch]
     if not usable:
         raise DataError(f"no image is at least {hr_patch}x{hr_patch} pixels")
@@ -46,8 +73,9 @@ def crop_bank(images: list[np.ndarray], hr_patch: int, scale: int, count: int, s
         top = rng.integers(image.shape[0] - hr_patch + 1)
         left = rng.integers(image.shape[1] - hr_patch + 1)
         hr[i] = image[top : top + hr_patch, left : left + hr_patch]
-        lr[i] = imresize(hr[i], 1 / scale)
-    return lr, hr
+        if with_lr:
+            lr[i] = imresize(hr[i], 1 / scale)
+    return (lr if with_lr else None), hr
 
 
 def sr_training_dataset(lr: np.ndarray, hr: np.ndarray, batch_size: int, seed: int, start_step: int = 0) -> tf.data.Dataset:

@@ -59,3 +59,18 @@ def training_dataset(
         .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
     )
+
+
+def image_batches(source: str, image_shape, batch_size: int, seed: int = 0, split: str = "train",
+                  with_labels: bool = False, data_dir: str | None = None, max_examples: int = 0) -> tf.data.Dataset:
+    """An endless stream of batches in [-1, 1] (with `with_labels`, (images, labels)) of a data
+    source at `image_shape` — what `model.fit(..., steps_per_epoch=N)` takes:
+
+        dataset = ganzoo.data.image_batches("tfds:mnist", model.image_shape, batch_size=64)
+    """
+    from ganzoo.data.sources import load_images
+
+    data = load_images(source, image_shape, split=split, data_dir=data_dir, max_examples=max_examples)
+    if with_labels and data.labels is None:
+        raise DataError(f"{data.description} has no labels")
+    return training_dataset(data.images, batch_size, seed, labels=data.labels if with_labels else None)

@@ -30,12 +30,34 @@ class ImageData:
         return 0 if self.labels is None else int(self.labels.max()) + 1
 
 
+SOURCE_KINDS = ("tfds", "folder", "zip", "npz", "fetch")
+
+
 def parse_source(source: str) -> tuple[str, str]:
-    """'tfds:mnist' -> ('tfds', 'mnist'); also 'folder:DIR', 'zip:FILE' and 'npz:FILE'."""
+    """'tfds:mnist' -> ('tfds', 'mnist'); also 'folder:DIR', 'zip:FILE', 'npz:FILE' and
+    'fetch:NAME' (a dataset of ganzoo's catalogue, data/catalog.py)."""
     kind, sep, target = source.partition(":")
-    if not sep or kind not in ("tfds", "folder", "zip", "npz") or not target:
-        raise DataError(f"data source {source!r} must be 'tfds:NAME', 'folder:DIR', 'zip:FILE' or 'npz:FILE'")
+    if not sep or kind not in SOURCE_KINDS or not target:
+        raise DataError(f"data source {source!r} must be 'tfds:NAME', 'folder:DIR', 'zip:FILE', 'npz:FILE' or 'fetch:NAME'")
+    if kind == "fetch":
+        from ganzoo.data.catalog import get_dataset
+
+        get_dataset(target)  # an unknown name fails here, at validation
     return kind, target
+
+
+def resolve_source(source: str) -> tuple[str, str]:
+    """(kind, target) of a source, with 'fetch:NAME' turned into the local copy it names."""
+    kind, target = parse_source(source)
+    if kind != "fetch":
+        return kind, target
+    from ganzoo.data.catalog import fetched_path, get_dataset
+
+    path = fetched_path(target)
+    if not path.exists():
+        raise DataError(f"dataset {target!r} is not in the cache yet: fetch it with `ganzoo data fetch {target}` "
+                        f"(or point data.source at a local copy)")
+    return get_dataset(target).kind, str(path)
 
 
 def fit_to_shape(images: np.ndarray, image_shape) -> np.ndarray:
@@ -190,7 +212,7 @@ def load_images(
 ) -> ImageData:
     """Real images as uint8 [N, H, W, C] at `image_shape` (None: as stored; tfds and npz
     sources only), with labels where the source has them."""
-    kind, target = parse_source(source)
+    kind, target = resolve_source(source)
     if image_shape is None and kind in ("folder", "zip"):
         raise DataError(f"a {kind} of image files needs an image shape to decode its images at")
     if kind == "tfds":

@@ -2,7 +2,8 @@
 independently, as the layout of the CycleGAN datasets has them: trainA/, trainB/, testA/, testB/.
 
 Sources: `tfds:cycle_gan/<pair>` (splits trainA, trainB, testA, testB), `zip:FILE` (those folders
-anywhere inside the archive) or `folder:DIR` (DIR/trainA, DIR/trainB, ...).
+anywhere inside the archive), `folder:DIR` (DIR/trainA, DIR/trainB, ...) or `fetch:NAME` (one of
+those, from ganzoo's dataset catalogue).
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo.data.pipeline import training_dataset
-from ganzoo.data.sources import fit_to_shape, load_folder, load_tfds, load_zip
+from ganzoo.data.sources import fit_to_shape, load_folder, load_tfds, load_zip, resolve_source
 from ganzoo.errors import DataError
 
 
 def load_domain(source: str, folder: str, image_shape, data_dir: str | None = None, download: bool = True,
                 max_examples: int = 0) -> np.ndarray:
     """uint8 [N, H, W, C] images of one domain folder ('trainA', 'testB', ...) at `image_shape`."""
-    kind, _, target = source.partition(":")
+    kind, target = resolve_source(source)
     if kind == "tfds":
         images = list(load_tfds(target, folder, data_dir, download, image_shape)[0])
     elif kind == "zip":

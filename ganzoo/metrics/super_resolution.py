@@ -35,12 +35,13 @@ def read_rgb(path: Path) -> np.ndarray:
 
 
 def load_sr_set(directory: str | Path, scale: int = 4) -> list[SRPair]:
-    """DIR/HR/*.png with DIR/LR_bicubic_x{scale}/ (same names) when present; otherwise the LR
-    images are made here with the MATLAB-compatible bicubic downscale."""
+    """DIR/HR/*.png with DIR/LR_bicubic_x{scale}/ (same names) when present, or the images of DIR
+    itself; LR images that are not given are made here with the MATLAB-compatible bicubic downscale."""
     directory = Path(directory)
-    hr_files = sorted(p for p in (directory / "HR").glob("*") if p.suffix.lower() in (".png", ".bmp", ".jpg", ".jpeg"))
+    hr_dir = directory / "HR" if (directory / "HR").is_dir() else directory
+    hr_files = sorted(p for p in hr_dir.glob("*") if p.suffix.lower() in (".png", ".bmp", ".jpg", ".jpeg"))
     if not hr_files:
-        raise DataError(f"{directory} has no HR/ images (expected DIR/HR/*.png and optionally DIR/LR_bicubic_x{scale}/)")
+        raise DataError(f"{directory} has no images (expected DIR/*.png, or DIR/HR/*.png and optionally DIR/LR_bicubic_x{scale}/)")
     lr_dir = directory / f"LR_bicubic_x{scale}"
     pairs = []
     for hr_file in hr_files:

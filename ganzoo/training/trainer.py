@@ -22,10 +22,11 @@ import tensorflow as tf
 
 from ganzoo.data import load_images, training_dataset
 from ganzoo.errors import DataError, ModelNotFound, RecipeError, TrainingDiverged
-from ganzoo.images import atomic_write_bytes, write_images
+from ganzoo.files import atomic_path, atomic_write_bytes
+from ganzoo.images import write_images
 from ganzoo.models.base import GAN
 from ganzoo.recipes import Recipe, load_recipe, recipe_to_toml
-from ganzoo.registry import create_model, get_model_class
+from ganzoo.models import create_model, get_model_class
 from ganzoo.training import runs
 from ganzoo.training.callbacks import (
     CheckpointSaver,
@@ -184,14 +185,14 @@ def _run(recipe: Recipe, run_dir: Path, extra_callbacks: Iterable, verbose) -> P
 def training_data(recipe: Recipe, model: GAN, step: int) -> tuple[tf.data.Dataset, str]:
     """The stream of batches from `step` on, and what it is, for the model's kind of data."""
     if model.task == "super_resolution":
-        from ganzoo.data.paired import crop_bank, read_hr_images, sr_training_dataset
+        from ganzoo.data.paired import sr_patch_bank, sr_training_dataset
 
-        images = read_hr_images(recipe.data.source, recipe.data.data_dir or None, recipe.data.download)
         count = recipe.data.max_examples or 4096
-        lr, hr = crop_bank(images, model.hr_patch, model.scale, count, recipe.train.seed)
+        lr, hr, description = sr_patch_bank(recipe.data.source, model.hr_patch, model.scale, count, recipe.train.seed,
+                                            recipe.data.data_dir or None, recipe.data.download)
         model.preview_lr = (lr[:16].astype("float32") / 127.5 - 1.0)
         dataset = sr_training_dataset(lr, hr, recipe.train.batch_size, recipe.train.seed, start_step=step)
-        return dataset, f"{recipe.data.source} ({len(images)} images, {count} {model.hr_patch}px HR patches)"
+        return dataset, description
     if model.task == "translate":
         from ganzoo.data.unpaired import load_unpaired, unpaired_dataset
 
@@ -284,6 +285,7 @@ def _train_in_strategy(recipe, strategy, run_dir: Path, write_dir: Path, task: s
             steps_per_epoch=steps_per_epoch,
             callbacks=callbacks,
             verbose=verbose,
+            shuffle=False,  # the stream is already a seeded permutation; Keras would warn that it ignores True
         )
         if guard.bad_step is not None:
             values = ", ".join(f"{k}={v:.4g}" for k, v in guard.bad_logs.items())
@@ -324,9 +326,8 @@ def describe_devices() -> str:
 
 def save_model(model: GAN, path: Path) -> None:
     """`model.save` to a temporary name, then rename: never a half-written model file."""
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        model.save(tmp)
 
 
 def load_trained_model(path: str | Path) -> GAN:
