@@ -14,13 +14,14 @@ setup(
     long_description=open("README.md").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["ganzoo", "ganzoo.*"]),
-    package_data={"ganzoo": ["py.typed"]},
+    # The zoo's entries, weights and model cards ship in the wheel (ganzoo/zoo/).
+    package_data={"ganzoo": ["py.typed"], "ganzoo.zoo": ["entries/*.json", "weights/*.npz", "cards/*.md", "cards/*.png"]},
     license="Apache-2.0",
     python_requires=">=3.10",
     # Everything a default code path imports (tests/test_packaging.py checks it against the code).
     install_requires=[
         *([] if GPU else [f"tensorflow-cpu=={TENSORFLOW}"]),
-        "keras>=3.10,<4",
+        "keras>=3.15,<3.16",  # the release ganzoo's Keras workarounds were verified on (ganzoo/compat.py)
         "tensorflow-datasets>=4.9",
         "importlib_resources",  # tensorflow-datasets imports it without declaring it
         "tensorboard",

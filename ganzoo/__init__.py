@@ -2,6 +2,7 @@
 
     import ganzoo
     model = ganzoo.create_model("dcgan", preset="mnist")
+    trained = ganzoo.from_pretrained("dcgan_mnist")
 
 `import ganzoo` is quick: TensorFlow and Keras load when a model is first created or loaded
 (module attributes below are resolved on first use, PEP 562).
@@ -9,7 +10,7 @@
 
 from __future__ import annotations
 
-import importlib
+from ganzoo.lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -19,19 +20,10 @@ _PUBLIC = {
     "list_models": "ganzoo.models",
     "list_presets": "ganzoo.models",
     "register_model": "ganzoo.registry",
+    "from_pretrained": "ganzoo.zoo",
 }
 __all__ = [*_PUBLIC, "__version__"]
-
-
-def __getattr__(name: str):
-    if name in _PUBLIC:
-        return getattr(importlib.import_module(_PUBLIC[name]), name)
-    try:  # submodules as attributes: ganzoo.errors, ganzoo.models, ...
-        return importlib.import_module(f"{__name__}.{name}")
-    except ModuleNotFoundError as error:
-        if error.name != f"{__name__}.{name}":
-            raise
-        raise AttributeError(f"module 'ganzoo' has no attribute {name!r}") from None
+__getattr__ = lazy_getattr(__name__, _PUBLIC, submodules=True)
 
 
 def __dir__() -> list[str]:

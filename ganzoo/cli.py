@@ -80,7 +80,7 @@ def train(recipe, assignments, max_steps, out, resume_dir, run_dir) -> None:
 
 
 @main.command()
-@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("source", metavar="SOURCE")
 @click.option("--num", default=64, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--label", type=int, help="Conditional models: the class of every sample (default: classes in turn).")
@@ -88,22 +88,10 @@ def train(recipe, assignments, max_steps, out, resume_dir, run_dir) -> None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="A .png grid or a .npz of uint8 images.")
 @one_line_errors
 def sample(source, num, seed, label, truncation, out) -> None:
-    """Generate images from SOURCE (a run directory or a .keras file)."""
-    from ganzoo.errors import GanzooError
-    from ganzoo.images import write_images
-    from ganzoo.training import load_trained_model
+    """Generate images from SOURCE (a run directory, a .keras file or zoo:NAME)."""
+    from ganzoo.actions import sample as sample_images
 
-    if out.suffix not in (".png", ".npz"):
-        raise GanzooError(f"--out must end in .png or .npz, got {out.name}")
-    model = load_trained_model(source)
-    if truncation is not None and model.serving != "style":
-        raise GanzooError(f"--truncation needs a style-based model (stylegan_lite), not {model.registry_name}")
-    extra = {} if truncation is None else {"truncation_psi": truncation}
-    try:
-        images = model.generate(num, seed=seed, labels=label, **extra)
-    except ValueError as error:
-        raise GanzooError(f"--label: {error}") from None
-    click.echo(f"wrote {write_images(out, images)}")
+    click.echo(f"wrote {sample_images(source, out, num, seed, label, truncation)}")
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -119,7 +107,7 @@ def parse_seeds(text: str) -> list[int]:
 
 
 @main.command("style-mix")
-@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.argument("run", metavar="RUN")
 @click.option("--rows", required=True, help="Seeds whose coarse styles fill each row, e.g. 1,2,3.")
 @click.option("--cols", required=True, help="Seeds whose fine styles fill each column.")
 @click.option("--crossover", default=3, show_default=True, type=click.IntRange(min=1), help="First layer whose w comes from the column.")
@@ -128,13 +116,13 @@ def parse_seeds(text: str) -> list[int]:
 @one_line_errors
 def style_mix(run, rows, cols, crossover, truncation, out) -> None:
     """Style-mixing grid from a stylegan_lite RUN: column images on top, row images on the left."""
-    from ganzoo.training import style_panel
+    from ganzoo.actions import style_panel
 
     click.echo(f"wrote {style_panel(run, out, 'mix', rows=parse_seeds(rows), cols=parse_seeds(cols), crossover=crossover, truncation_psi=truncation)}")
 
 
 @main.command()
-@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.argument("run", metavar="RUN")
 @click.option("--seeds", required=True, help="Latent seeds visited in turn, e.g. 1,2,3.")
 @click.option("--steps", default=8, show_default=True, type=click.IntRange(min=2), help="Frames per pair of seeds.")
 @click.option("--truncation", default=1.0, show_default=True, type=click.FloatRange(0, 1))
@@ -142,37 +130,36 @@ def style_mix(run, rows, cols, crossover, truncation, out) -> None:
 @one_line_errors
 def interpolate(run, seeds, steps, truncation, out) -> None:
     """Latent interpolation strip from a stylegan_lite RUN (straight lines in w between seeds)."""
-    from ganzoo.training import style_panel
+    from ganzoo.actions import style_panel
 
     click.echo(f"wrote {style_panel(run, out, 'interpolate', seeds=parse_seeds(seeds), steps=steps, truncation_psi=truncation)}")
 
 
 @main.command()
-@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("source", metavar="SOURCE")
 @click.option("--per-class", required=True, type=int, help="Images of every class.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Directory for synthetic.npz.")
 @one_line_errors
 def synthesize(source, per_class, seed, out) -> None:
     """Write a labelled synthetic dataset from a conditional model (SOURCE: run dir or .keras)."""
-    from ganzoo.data.synthetic import write_synthetic_dataset
-    from ganzoo.training import load_trained_model
+    from ganzoo.actions import synthesize as write_synthetic
 
-    path = write_synthetic_dataset(load_trained_model(source), per_class, out, seed)
+    path = write_synthetic(source, out, per_class, seed)
     click.echo(f"wrote {path} (uint8 'images' and int32 'labels'; read it with tf.data or data.source = \"npz:{path}\")")
 
 
 @main.command()
-@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("source", metavar="SOURCE")
 @click.option("--name", help="Model name under the base directory (default: the model's zoo name).")
 @click.option("--base", default="saved_models", show_default=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--tflite", metavar="MODES", help="Also write TFLite files: any of float32,float16,dynamic,int8.")
 @one_line_errors
 def export(source, name, base, tflite) -> None:
     """Export SOURCE (a run directory or .keras file) for TF Serving: <base>/<name>/<version>/."""
-    from ganzoo.export import export_model
+    from ganzoo.actions import export as export_source
 
-    version_dir = export_model(source, base=base, name=name, tflite=tflite)
+    version_dir = export_source(source, base=base, name=name, tflite=tflite)
     click.echo(f"exported {version_dir}")
     for path in sorted((version_dir / "tflite").glob("*.tflite")):
         click.echo(f"  {path.name}: {path.stat().st_size / 1024:.1f} KiB")
@@ -195,7 +182,7 @@ def verify_export_command(version_dir, threads) -> None:
 
 
 @main.command()
-@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.argument("run", metavar="RUN")
 @click.option("--metrics", "metric_names", default="fid,kid,pr,coverage", show_default=True, help="Any of fid,kid,is,pr,coverage.")
 @click.option("--num", default=10000, show_default=True, type=click.IntRange(min=10), help="Generated images (and real ones).")
 @click.option("--extractor", help="inception or classifier:<source> (default: classifier for MNIST-like data, else inception).")
@@ -206,8 +193,9 @@ def verify_export_command(version_dir, threads) -> None:
 @one_line_errors
 def evaluate(run, metric_names, num, extractor, split, data_source, inception_weights, seed) -> None:
     """Measure RUN (a run directory or .keras file); appends to the run's metrics.jsonl."""
-    from ganzoo.metrics import evaluate as evaluate_run
-    from ganzoo.metrics import format_result, parse_metrics
+    from ganzoo.metrics.evaluate import evaluate as evaluate_run
+    from ganzoo.metrics.evaluate import format_result
+    from ganzoo.metrics.registry import parse_metrics
 
     result = evaluate_run(run, parse_metrics(metric_names), num=num, extractor=extractor, split=split, seed=seed,
                           inception_weights=inception_weights, data_source=data_source)
@@ -215,84 +203,46 @@ def evaluate(run, metric_names, num, extractor, split, data_source, inception_we
 
 
 @main.command("evaluate-sr")
-@click.argument("run", required=False, type=click.Path(exists=True, path_type=Path))
+@click.argument("run", required=False, metavar="RUN")
 @click.option("--set", "set_dirs", multiple=True, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A benchmark set: DIR/HR/*.png (+ DIR/LR_bicubic_x4/). Repeatable.")
 @click.option("--scale", default=4, show_default=True, type=click.IntRange(min=2))
 @one_line_errors
 def evaluate_sr(run, set_dirs, scale) -> None:
     """PSNR/SSIM (Y channel, border shaved) of RUN's super-resolution model beside bicubic upscaling."""
-    from ganzoo.errors import GanzooError
-    from ganzoo.metrics.super_resolution import (
-        bicubic_upscaler,
-        evaluate_upscaler,
-        format_sr_rows,
-        load_sr_set,
-    )
+    from ganzoo.actions import evaluate_sr as evaluate_sets
+    from ganzoo.metrics.super_resolution import format_sr_rows
 
-    upscalers = {"bicubic": bicubic_upscaler(scale)}
-    if run is not None:
-        from ganzoo.training import load_trained_model
-
-        model = load_trained_model(run)
-        if not hasattr(model, "upscale"):
-            raise GanzooError(f"{run} holds a {type(model).__name__}, not a super-resolution model")
-        upscalers[str(run)] = model.upscale
-    for set_dir in set_dirs:
-        pairs = load_sr_set(set_dir, scale)
-        rows = {name: evaluate_upscaler(fn, pairs, scale) for name, fn in upscalers.items()}
-        click.echo(format_sr_rows(f"{set_dir.name} x{scale} ({len(pairs)} images)", rows))
+    for set_name, rows in evaluate_sets(run, list(set_dirs), scale).items():
+        click.echo(format_sr_rows(set_name, rows))
 
 
 @main.command()
-@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.argument("run", metavar="RUN")
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="A .png file (one image) or a directory.")
 @click.option("--tile", default=128, show_default=True, type=click.IntRange(min=8), help="LR tile size (bounds memory).")
 @one_line_errors
 def upscale(run, images, out, tile) -> None:
     """Upscale IMAGES (PNG/JPEG, any size) with RUN's super-resolution model, tile by tile."""
-    from ganzoo.errors import GanzooError
-    from ganzoo.files import atomic_write_bytes
-    from ganzoo.images import encode_png
-    from ganzoo.metrics.super_resolution import read_rgb
-    from ganzoo.training import load_trained_model
+    from ganzoo.actions import upscale as upscale_files
 
-    model = load_trained_model(run)
-    if not hasattr(model, "upscale_tiled"):
-        raise GanzooError(f"{run} holds a {type(model).__name__}, not a super-resolution model")
-    single_file = out.suffix.lower() == ".png"
-    if single_file and len(images) > 1:
-        raise GanzooError("--out is a .png file but several images were given: pass a directory")
-    for image in images:
-        target = out if single_file else out / f"{image.stem}_x{model.scale}.png"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(target, encode_png(model.upscale_tiled(read_rgb(image), tile)))
-        click.echo(f"wrote {target}")
+    for path in upscale_files(run, list(images), out, tile):
+        click.echo(f"wrote {path}")
 
 
 @main.command()
-@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.argument("run", metavar="RUN")
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
 @one_line_errors
 def translate(run, images, direction, out) -> None:
     """Translate IMAGES (PNG/JPEG, any size) with RUN's translation model (cyclegan)."""
-    from ganzoo.errors import GanzooError
-    from ganzoo.files import atomic_write_bytes
-    from ganzoo.images import encode_png
-    from ganzoo.metrics.super_resolution import read_rgb
-    from ganzoo.training import load_trained_model
+    from ganzoo.actions import translate as translate_files
 
-    model = load_trained_model(run)
-    if not hasattr(model, "translate_any_size"):
-        raise GanzooError(f"{run} holds a {type(model).__name__}, not a translation model")
-    out.mkdir(parents=True, exist_ok=True)
-    for image in images:
-        target = out / f"{image.stem}_{direction}.png"
-        atomic_write_bytes(target, encode_png(model.translate_any_size(read_rgb(image), direction)))
-        click.echo(f"wrote {target}")
+    for path in translate_files(run, list(images), out, direction):
+        click.echo(f"wrote {path}")
 
 
 @main.group()
@@ -328,6 +278,47 @@ def data_fetch_command(name, local_copy) -> None:
     click.echo(f"in {path} (recipes: data.source = \"fetch:{name}\")")
 
 
+@main.group(invoke_without_command=True)
+@click.pass_context
+def zoo(ctx) -> None:
+    """Trained models that load in one line (ganzoo.from_pretrained, zoo:NAME); lists them."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(zoo_list_command)
+
+
+@zoo.command("list")
+@one_line_errors(tensorflow=False)
+def zoo_list_command() -> None:
+    """The zoo's entries with what ganzoo measured of each."""
+    from ganzoo import zoo as zoo_entries
+
+    names = zoo_entries.entry_names()
+    if not names:
+        click.echo(f"no entries in {zoo_entries.zoo_dir()}")
+    for name in names:
+        entry = zoo_entries.load_entry(name)
+        click.echo(f"zoo:{name:28s} {entry['model']:14s} {entry['headline']}")
+
+
+@zoo.command("publish")
+@click.argument("run", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--name", required=True, help="The entry's name (zoo:NAME).")
+@click.option("--num", default=10000, show_default=True, type=click.IntRange(min=10), help="Generated (and real) images for FID/KID.")
+@click.option("--sr-set", "sr_sets", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Super-resolution: a benchmark set folder (Set5, Set14). Repeatable.")
+@click.option("--dtype", default="auto", show_default=True, type=click.Choice(["auto", "float16", "float32"]),
+              help="Weight storage; auto: float16 unless it moves a measured figure.")
+@click.option("--zoo-dir", type=click.Path(file_okay=False, path_type=Path), help="Where entries go (default: the package's zoo).")
+@click.option("--readme", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Regenerate this README's zoo table.")
+@one_line_errors
+def zoo_publish_command(run, name, num, sr_sets, dtype, zoo_dir, readme) -> None:
+    """Measure RUN with its task's protocol and write it into the zoo as NAME."""
+    from ganzoo.zoo.publish import publish
+
+    entry_file = publish(run, name, zoo_dir=zoo_dir, dtype=dtype, readme=readme, num=num, sr_sets=list(sr_sets))
+    click.echo(f"wrote {entry_file}")
+
+
 @main.group()
 def metrics() -> None:
     """Feature extractors for the metrics."""
@@ -340,7 +331,7 @@ def metrics() -> None:
 @one_line_errors
 def train_classifier_command(source, epochs, max_examples) -> None:
     """Train and cache the feature classifier for a labelled SOURCE (e.g. mnist or tfds:mnist)."""
-    from ganzoo.metrics import train_metric_classifier
+    from ganzoo.metrics.extractors import train_metric_classifier
 
     source = source if ":" in source else f"tfds:{source}"
     path, info = train_metric_classifier(source, epochs=epochs, max_examples=max_examples)
@@ -354,7 +345,7 @@ def bench() -> None:
 
 
 @bench.command("export")
-@click.argument("source", required=False, type=click.Path(exists=True, path_type=Path))
+@click.argument("source", required=False, metavar="SOURCE")
 @click.option("--model", "model_name", default="dcgan", show_default=True, help="Zoo model when no SOURCE is given.")
 @click.option("--preset", default="mnist", show_default=True, help="Preset when no SOURCE is given (random weights).")
 @click.option("--batch", default=1, show_default=True, type=click.IntRange(min=1))
@@ -367,16 +358,9 @@ def bench_export_command(source, model_name, preset, batch, repeats, threads) ->
 
     from ganzoo.bench.export import bench_export, format_rows
 
-    if source is not None:
-        from ganzoo.training import load_trained_model
-
-        model, what = load_trained_model(source), str(source)
-    else:
-        import ganzoo
-
-        model, what = ganzoo.create_model(model_name, preset), f"{model_name}/{preset} (random weights)"
+    what, rows = bench_export(source, model_name, preset, batch=batch, repeats=repeats, threads=threads)
     click.echo(f"{what}: batch {batch}, {repeats} timed calls, LiteRT {threads} threads, {platform.processor() or platform.machine()}")
-    click.echo(format_rows(bench_export(model, batch=batch, repeats=repeats, threads=threads)))
+    click.echo(format_rows(rows))
 
 
 @bench.command("train")
@@ -396,14 +380,8 @@ def bench_export_command(source, model_name, preset, batch, repeats, threads) ->
 def bench_train_command(model_name, preset, batch, steps, warmup, jit_compile, steps_per_execution, updates,
                         mixed_precision, profile_dir) -> None:
     """Training images/sec of MODEL (and, for dcgan, of a keras-io-style reference) in one process."""
-    import ganzoo
     from ganzoo.bench.train import bench_train, format_bench_train
-    from ganzoo.errors import GanzooError
 
-    if model_name not in ganzoo.list_models():
-        raise GanzooError(f"unknown model {model_name!r}; models: {', '.join(ganzoo.list_models())}")
-    presets = ganzoo.list_presets(model_name)
-    preset = preset or ("mnist" if "mnist" in presets else "tiny")
     window = max(1, steps // 6)
     result = bench_train(model_name, preset, batch, warmup=warmup, window=window, windows=steps // window,
                          jit_compile=jit_compile, steps_per_execution=steps_per_execution, updates=updates,
@@ -412,7 +390,7 @@ def bench_train_command(model_name, preset, batch, steps, warmup, jit_compile, s
 
 
 @bench.command("serve")
-@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("source", metavar="SOURCE")
 @click.option("--threads", default=2, show_default=True, type=click.IntRange(min=1), help="LiteRT threads (XNNPACK).")
 @click.option("--repeats", default=100, show_default=True, type=click.IntRange(min=3), help="Timed batch-1 calls per format.")
 @click.option("--batch", default=64, show_default=True, type=click.IntRange(min=1), help="Batch of the throughput figure.")
@@ -490,7 +468,7 @@ def bench_cyclegan_command(minutes, overrides, classifier_epochs, out) -> None:
 
 
 @bench.command("augment")
-@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("source", metavar="SOURCE")
 @click.option("--data", "data_source", default="tfds:mnist", show_default=True, help="The real labelled dataset.")
 @click.option("--fraction", default=0.01, show_default=True, type=click.FloatRange(0, 1, min_open=True))
 @click.option("--per-class", default=500, show_default=True, type=click.IntRange(min=1), help="Synthetic images per class.")
@@ -499,9 +477,8 @@ def bench_cyclegan_command(minutes, overrides, classifier_epochs, out) -> None:
 def bench_augment_command(source, data_source, fraction, per_class, epochs) -> None:
     """Classifier test accuracy on a small real fraction, without and with synthetic images."""
     from ganzoo.bench.augment import bench_augment
-    from ganzoo.training import load_trained_model
 
-    rows = bench_augment(load_trained_model(source), data_source, None, fraction, per_class, epochs)
+    rows = bench_augment(source, data_source, None, fraction, per_class, epochs)
     click.echo(f"{'training data':40s} {'test accuracy':>14s}")
     for row in rows:
         click.echo(f"{row['training data']:40s} {row['test accuracy']:14.4f}")

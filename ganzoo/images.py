@@ -1,4 +1,5 @@
-"""Image grids and files: [-1, 1] floats to uint8, PNG grids, `.npz` dumps."""
+"""Pixels: the one place uint8 [0, 255] and the networks' float [-1, 1] convert into each other
+(NumPy arrays, and TensorFlow tensors inside graphs), PNG grids and `.npz` dumps."""
 
 from __future__ import annotations
 
@@ -10,9 +11,28 @@ import numpy as np
 from ganzoo.files import atomic_path, atomic_write_bytes
 
 
-def to_uint8(images: np.ndarray) -> np.ndarray:
-    """[-1, 1] floats -> uint8 [0, 255] (the same rounding the exported signatures use)."""
+def to_uint8(images) -> np.ndarray:
+    """[-1, 1] floats -> uint8 [0, 255], rounded to nearest (as `to_uint8_tensor`)."""
     return np.clip(np.round((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def to_signed(images) -> np.ndarray:
+    """uint8 [0, 255] (or anything numeric on that scale) -> float32 [-1, 1]."""
+    return np.asarray(images, np.float32) / 127.5 - 1.0
+
+
+def to_uint8_tensor(images):
+    """`to_uint8` as TensorFlow ops, for graphs (serving signatures)."""
+    import tensorflow as tf
+
+    return tf.cast(tf.clip_by_value(tf.round((tf.cast(images, tf.float32) + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
+
+
+def to_signed_tensor(images):
+    """`to_signed` as TensorFlow ops, for graphs (input pipelines, serving signatures)."""
+    import tensorflow as tf
+
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
 
 
 def make_grid(images: np.ndarray, columns: int | None = None, padding: int = 2) -> np.ndarray:

@@ -48,20 +48,15 @@ class OptimizerSection:
     options: dict = field(default_factory=dict)  # other keras optimizer arguments, e.g. beta_1
     decay: str = "constant"  # or "linear_second_half": constant, then linearly to 0 (CycleGAN)
 
-    def build(self, key: str, total_steps: int = 1):
-        import keras
+    def learning_rate_schedule(self, total_steps: int):
+        """The learning rate: a number, or a schedule over `total_steps` (ganzoo/schedules.py)."""
+        from ganzoo.schedules import learning_rate
 
-        from ganzoo.training.schedules import learning_rate
-
-        try:
-            rate = learning_rate(self.learning_rate, self.decay, total_steps)
-            return keras.optimizers.get({"class_name": self.name, "config": {"learning_rate": rate, **self.options}})
-        except (TypeError, ValueError) as error:
-            raise RecipeError(f"{key}: cannot build optimizer {self.name!r}: {error}") from None
+        return learning_rate(self.learning_rate, self.decay, total_steps)
 
     def check(self, key: str) -> None:
-        """Fails like `build` would, without creating an optimizer: validation must not start the
-        TensorFlow runtime (a multi-worker strategy has to be created first)."""
+        """Fails where building the optimizer would, without creating one: validation must not start
+        the TensorFlow runtime (a multi-worker strategy has to be created first)."""
         import inspect
 
         import keras
@@ -71,10 +66,10 @@ class OptimizerSection:
         optimizer_class = classes.get(self.name.lower())
         if optimizer_class is None or optimizer_class is keras.optimizers.Optimizer:
             raise RecipeError(f"{key}: unknown optimizer {self.name!r}")
-        from ganzoo.training.schedules import DECAYS
-
-        if self.decay not in DECAYS:
-            raise RecipeError(f"{key}.decay must be one of {', '.join(DECAYS)}, got {self.decay!r}")
+        try:
+            self.learning_rate_schedule(1)
+        except ValueError as error:
+            raise RecipeError(f"{key}.decay: {error}") from None
         parameters = inspect.signature(optimizer_class).parameters
         named = {n for n, p in parameters.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
         unknown = sorted(set(self.options) - named)
@@ -104,7 +99,9 @@ class TrainSection:
     mixed_precision: str = "float32"  # float32 | mixed_float16 (GPU) | mixed_bfloat16 (TPU, CPUs with bf16 units)
 
 
+# The values a recipe may name; ganzoo/training/ reads them from here.
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
 
 
 @dataclass(frozen=True)
@@ -197,53 +194,53 @@ def apply_overrides(raw: dict, assignments: list[str]) -> dict:
     for assignment in assignments:
         key, sep, text = assignment.partition("=")
         if not sep or not key:
-            raise RecipeError(f"--set expects key=value, got {assignment!r}")
+            raise RecipeError(f"an override must be key=value, got {assignment!r}")
         *parents, leaf = key.strip().split(".")
         table = raw
         for part in parents:
             table = table.setdefault(part, {})
             if not isinstance(table, dict):
-                raise RecipeError(f"--set {key}: '{part}' is not a table")
+                raise RecipeError(f"override {key}: '{part}' is not a table")
         table[leaf] = parse_value(text.strip())
     return raw
 
 
 def validate(recipe: Recipe) -> Recipe:
-    """Checks that go beyond types: names that must exist, numbers that must be positive."""
+    """Checks that go beyond types: names that must exist, numbers that must be positive. Where a
+    value is also checked by the code that takes it (the model's compile), the same function
+    checks it here."""
     from ganzoo import losses
     from ganzoo.data.sources import parse_source
     from ganzoo.models import get_model_class, preset_config
+    from ganzoo.models.base import check_noise_seed
 
     try:
         preset_config(recipe.model.name, recipe.model.preset)
     except GanzooError as error:
         raise RecipeError(f"model.name/model.preset: {error}") from None
-    if recipe.train.loss not in losses.ADVERSARIAL_LOSSES:
-        raise RecipeError(f"train.loss: unknown loss {recipe.train.loss!r}; known: {', '.join(losses.ADVERSARIAL_LOSSES)}")
+    train = recipe.train
+    if train.loss not in losses.ADVERSARIAL_LOSSES:
+        raise RecipeError(f"train.loss: unknown loss {train.loss!r}; known: {', '.join(losses.ADVERSARIAL_LOSSES)}")
     try:
         kind, target = parse_source(recipe.data.source)
     except GanzooError as error:
         raise RecipeError(f"data.source: {error}") from None
     if kind in ("folder", "zip", "npz") and not Path(target).exists():
         raise RecipeError(f"data.source: {target} does not exist")
-    model_class = get_model_class(recipe.model.name)
-    if recipe.train.updates not in model_class.update_schemes:
-        raise RecipeError(f"train.updates: {recipe.model.name} supports {', '.join(model_class.update_schemes)}; "
-                          f"got {recipe.train.updates!r}")
+    for key, check in (("train.updates", lambda: get_model_class(recipe.model.name).check_updates(train.updates)),
+                       ("train.seed", lambda: check_noise_seed(train.seed))):
+        try:
+            check()
+        except ValueError as error:
+            raise RecipeError(f"{key}: {error}") from None
     for key in ("steps", "batch_size", "steps_per_epoch", "d_steps", "steps_per_execution"):
-        if getattr(recipe.train, key) < 1:
+        if getattr(train, key) < 1:
             raise RecipeError(f"train.{key} must be at least 1")
-    from ganzoo.training.strategy import STRATEGIES
-
-    if recipe.train.strategy not in STRATEGIES:
-        raise RecipeError(f"train.strategy: unknown strategy {recipe.train.strategy!r}; known: {', '.join(STRATEGIES)}")
-    if isinstance(recipe.train.jit_compile, str) and recipe.train.jit_compile != "auto":
-        raise RecipeError(f"train.jit_compile must be true, false or \"auto\", got {recipe.train.jit_compile!r}")
-    if recipe.train.mixed_precision not in PRECISIONS:
-        raise RecipeError(f"train.mixed_precision: unknown policy {recipe.train.mixed_precision!r}; known: {', '.join(PRECISIONS)}")
-    if not 0 <= recipe.train.seed < 2**32:
-        raise RecipeError(f"train.seed must be between 0 and 2**32 - 1, got {recipe.train.seed}")
-    if recipe.train.steps_per_epoch % recipe.train.steps_per_execution:
+    check_choice("train.strategy", train.strategy, STRATEGIES)
+    if isinstance(train.jit_compile, str) and train.jit_compile != "auto":
+        raise RecipeError(f"train.jit_compile must be true, false or \"auto\", got {train.jit_compile!r}")
+    check_choice("train.mixed_precision", train.mixed_precision, PRECISIONS)
+    if train.steps_per_epoch % train.steps_per_execution:
         raise RecipeError("train.steps_per_epoch must be a multiple of train.steps_per_execution")
     for key in ("log_every_steps", "sample_grid"):
         if getattr(recipe.logging, key) < 1:
@@ -256,8 +253,14 @@ def validate(recipe: Recipe) -> Recipe:
     return recipe
 
 
+def check_choice(key: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise RecipeError(f"{key}: unknown value {value!r}; known: {', '.join(choices)}")
+    return value
+
+
 def validate_evaluation(section: EvaluationSection) -> None:
-    from ganzoo.metrics.evaluate import HIGHER_IS_BETTER, LOWER_IS_BETTER, parse_metrics
+    from ganzoo.metrics.registry import HIGHER_IS_BETTER, LOWER_IS_BETTER, parse_metrics
 
     if section.every_epochs < 0 or section.num < 10:
         raise RecipeError("evaluation.every_epochs must be >= 0 and evaluation.num >= 10")

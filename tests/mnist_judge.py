@@ -6,19 +6,15 @@ import keras
 import numpy as np
 
 from ganzoo.data import load_images
-from ganzoo.metrics.classifier import (
-    accuracy,
-    probabilities,
-    to_signed,
-    train_classifier,
-)
+from ganzoo.images import to_signed
+from ganzoo.metrics.classifier import accuracy, probabilities, train_classifier
 
 
 def train_mnist_classifier(data_dir: str, examples: int = 60000, epochs: int = 2) -> tuple[keras.Model, float]:
     """Returns the classifier and its accuracy on 2000 MNIST test images."""
     train = load_images("tfds:mnist", (28, 28, 1), split="train", data_dir=data_dir, max_examples=examples)
     test = load_images("tfds:mnist", (28, 28, 1), split="test", data_dir=data_dir, max_examples=2000)
-    classifier = train_classifier(train, epochs=epochs)
+    classifier = train_classifier(train.images, train.labels, epochs=epochs)
     return classifier, accuracy(classifier, to_signed(test.images), test.labels)
 
 

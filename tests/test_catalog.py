@@ -3,10 +3,7 @@ register a local copy), `fetch:NAME` sources, and shipped recipes that name only
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
-import threading
 import zipfile
 
 import numpy as np
@@ -29,23 +26,6 @@ FACE2ANIME = SHARED_DATA / "cyclegan" / "face2anime_64.zip"
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
     return tmp_path / "cache" / "datasets"
-
-
-@pytest.fixture
-def http_server(tmp_path):
-    """A local HTTP server over tmp_path/www; yields (root folder, base URL) and counts requests."""
-    root = tmp_path / "www"
-    root.mkdir()
-    requests = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            requests.append(self.path)
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}", requests
-    server.shutdown()
 
 
 def sha256(path) -> str:

@@ -61,8 +61,10 @@ def test_concat_conditioning_and_bad_options():
 
 
 def test_class_grid_preview_has_one_row_per_class():
+    from ganzoo.tasks import task_of
+
     model = tiny_cgan()
-    images, columns = model.preview(20, seed=5)
+    images, columns = task_of(model).panels(model, None, 20, seed=5)["samples"]
     assert columns == 2 and images.shape == (20,) + model.image_shape
     latents = model.sample_latents(2, seed=5)
     np.testing.assert_allclose(images[6:8], model.generate(latents, labels=3), atol=1e-6)  # row 3
@@ -88,7 +90,7 @@ def test_training_on_labelled_data_and_sampling_per_label(cgan_run, tmp_path):
     expected = np.clip(np.round((model.generate(4, seed=1, labels=3) + 1) * 127.5), 0, 255)
     np.testing.assert_array_equal(np.load(tmp_path / "threes.npz")["images"], expected)
     result = runner.invoke(main, ["sample", str(cgan_run), "--label", "12", "--out", str(tmp_path / "x.png")])
-    assert result.exit_code == 1 and "--label: labels must be in [0, 10)" in result.output
+    assert result.exit_code == 1 and "labels must be in [0, 10)" in result.output
 
 
 def test_synthesize_writes_a_labelled_dataset_that_tf_data_reads(cgan_run, tmp_path):

@@ -91,7 +91,7 @@ def test_auto_strategy_choice(monkeypatch):
     monkeypatch.setenv("TPU_NAME", "local")
     assert resolve_strategy_name("auto") == "tpu"
     assert resolve_strategy_name("mirrored") == "mirrored"
-    with pytest.raises(RecipeError, match="unknown strategy 'gpu'"):
+    with pytest.raises(RecipeError, match="train.strategy: unknown value 'gpu'"):
         resolve_strategy_name("gpu")
 
 
@@ -104,7 +104,7 @@ def test_multi_worker_needs_a_shared_run_dir_and_run_dirs_hold_one_recipe(tmp_pa
     recipe = recipe_from_dict(raw, name="mw")
     two_workers = {"cluster": {"worker": ["127.0.0.1:20001", "127.0.0.1:20002"]}, "task": {"type": "worker", "index": 1}}
     monkeypatch.setenv("TF_CONFIG", json.dumps(two_workers))
-    with pytest.raises(RecipeError, match="needs --run-dir"):
+    with pytest.raises(RecipeError, match="needs a run directory given by name"):
         train(recipe, out=tmp_path / "runs")
     assert not (tmp_path / "runs").exists()
 

@@ -14,7 +14,12 @@ import tensorflow as tf
 import ganzoo
 from ganzoo.data import training_dataset
 from ganzoo.recipes import recipe_from_dict
-from ganzoo.training.hardware import Hardware, detect_hardware, jit_compile_decision, onednn_enabled
+from ganzoo.training.hardware import (
+    Hardware,
+    detect_hardware,
+    jit_compile_decision,
+    onednn_enabled,
+)
 from ganzoo.training.trainer import build_model, dtype_policy, execution_settings
 
 STEPS = 4
@@ -79,17 +84,12 @@ def test_stylegan_lite_trains_with_its_lazy_branches_and_augmentation(train):
 
 
 def synthetic_batch(model, batch: int = 4):
-    """One batch of what the model's data pipeline yields, in [-1, 1]."""
-    rng = np.random.default_rng(0)
-    image = lambda shape: rng.uniform(-1, 1, (batch, *shape)).astype("float32")
-    if model.task == "super_resolution":
-        hr = image((model.hr_patch, model.hr_patch, 3))
-        return image((model.hr_patch // model.scale, model.hr_patch // model.scale, 3)), hr
-    if model.task == "translate":
-        return image(model.image_shape), image(model.image_shape)
-    if model.num_classes:
-        return image(model.image_shape), np.arange(batch, dtype=np.int32) % model.num_classes
-    return image(model.image_shape)
+    """One batch of what the model's data pipeline yields: the first batch of its task's benchmark
+    stream (noise images where no prepared data is at hand)."""
+    from ganzoo.tasks import task_of
+
+    dataset, _ = task_of(model).bench_dataset(model, batch)
+    return next(iter(dataset))
 
 
 @pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])

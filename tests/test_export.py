@@ -21,7 +21,7 @@ from ganzoo.registry import get_model_class
 
 # The generative contract (latents in, images out); srgan has its own tests (test_srgan.py).
 # stylegan_lite adds truncation and style signatures: tests/test_stylegan.py checks its export.
-MODELS = [name for name in ganzoo.list_models() if get_model_class(name).task == "generate" and get_model_class(name).serving == "latent"]
+MODELS = [name for name in ganzoo.list_models() if get_model_class(name).task == "generation"]
 SIGNATURES = {"serving_default", "generate", "sample", "sample_png"}
 
 
@@ -165,11 +165,11 @@ def read_models_config(path):
 def test_warmup_records_equal_the_inputs_request_by_request(exported):
     """Every record parses with TF Serving's own protos into exactly the request for one signature
     with the export's example inputs (dtype, shape and values)."""
-    from ganzoo.export.saved_model import task_export
+    from ganzoo.tasks import task_of
 
     model, _, version_dir = exported
     logs = read_warmup_requests(version_dir / "assets.extra" / "tf_serving_warmup_requests")
-    expected = task_export(model)[1]
+    expected = task_of(model).warmup_inputs(model)
     assert [log.WhichOneof("log_type") for log in logs] == ["predict_log"] * len(expected)
     assert [log.predict_log.request.model_spec.signature_name for log in logs] == list(expected)
     for log in logs:

@@ -13,12 +13,13 @@ import ganzoo
 from ganzoo.cli import main
 from ganzoo.errors import GanzooError
 from ganzoo.metrics import stats
-from ganzoo.metrics.evaluate import evaluate, parse_metrics
+from ganzoo.metrics.evaluate import evaluate
 from ganzoo.metrics.extractors import (
-    short_sha256,
     get_extractor,
+    short_sha256,
     train_metric_classifier,
 )
+from ganzoo.metrics.registry import parse_metrics
 
 
 def random_features(n=400, d=12, seed=0, shift=0.0):
@@ -148,7 +149,8 @@ def test_evaluate_a_run_appends_results_with_their_protocol(mnist_metric_classif
 def test_evaluate_tells_real_samples_from_noise(mnist_metric_classifier, tmp_path):
     """The metrics rank a 'generator' that returns real test digits far above one that returns noise."""
     from ganzoo.data import load_images
-    from ganzoo.metrics.evaluate import METRICS, reference_features
+    from ganzoo.metrics.registry import METRICS
+    from ganzoo.metrics.session import reference_features
 
     extractor = get_extractor("classifier:tfds:mnist")
     real = reference_features(extractor, "tfds:mnist", "test", (28, 28, 1), 500)
@@ -168,13 +170,13 @@ def test_evaluate_cli_one_line_errors(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["evaluate", str(model_file), "--metrics", "fid,fdi"])
     assert result.exit_code == 1 and "unknown metric 'fdi'" in result.output
     result = CliRunner().invoke(main, ["evaluate", str(model_file)])
-    assert result.exit_code == 1 and "--data SOURCE" in result.output
+    assert result.exit_code == 1 and "has no recipe to read the real data's source from" in result.output
     result = CliRunner().invoke(main, ["evaluate", str(model_file), "--data", "tfds:mnist", "--num", "20"])
     assert result.exit_code == 1 and "train-classifier" in result.output
 
 
 def test_training_evaluates_keeps_the_best_checkpoint_and_writes_a_model_card(mnist_metric_classifier, tiny_recipe, tmp_path):
-    from ganzoo.export import export_model
+    from ganzoo.actions import export as export_model
     from ganzoo.recipes import load_recipe
     from ganzoo.training import train
 

@@ -143,7 +143,7 @@ def test_tiled_upscaling_equals_the_whole_image_and_the_command_writes_pngs(tmp_
     written = tf.io.decode_png((tmp_path / "sr.png").read_bytes()).numpy()
     assert written.shape == (148, 116, 3) and np.abs(written.astype(int) - whole.astype(int)).max() <= 1
     result = CliRunner().invoke(main, ["upscale", str(model_file), str(image), str(image), "--out", str(tmp_path / "x.png")])
-    assert result.exit_code == 1 and "pass a directory" in result.output
+    assert result.exit_code == 1 and "several images were given: give a folder" in result.output
     dcgan_file = tmp_path / "dcgan.keras"
     ganzoo.create_model("dcgan", "tiny").save(dcgan_file)
     result = CliRunner().invoke(main, ["upscale", str(dcgan_file), str(image), "--out", str(tmp_path / "y.png")])

@@ -19,8 +19,8 @@ from ganzoo import losses
 from ganzoo.cli import main
 from ganzoo.export.tflite import TFLITE_MODES, run_tflite
 from ganzoo.layers import MinibatchStdDev, ModulatedConv2D
-from ganzoo.layers.style import NoiseInjection
 from ganzoo.layers.diff_augment import color, cutout, diff_augment, translation
+from ganzoo.layers.style import NoiseInjection
 from ganzoo.models.stylegan_lite import mix_styles
 
 
@@ -239,9 +239,10 @@ def test_normalized_styles_keep_the_function_and_rescue_full_int8(tmp_path, monk
     function and a clearly better full-int8 file than converting the layers as they are."""
     import contextlib
 
-    from ganzoo.export import tflite
-    from ganzoo.export.style import normalized_styles
-    from ganzoo.export.verify import psnr
+    from ganzoo.export.gates import psnr
+    from ganzoo.export.tflite import export_tflite
+    from ganzoo.tasks import task_of
+    from ganzoo.tasks.style import normalized_styles
 
     model = tiny()
     rng = np.random.default_rng(0)
@@ -259,14 +260,13 @@ def test_normalized_styles_keep_the_function_and_rescue_full_int8(tmp_path, monk
         np.testing.assert_allclose(model.generate(latent, truncation_psi=0.7), expected, atol=2e-5)
     assert all(layer.style_scale is None for layer in synthesis.layers if isinstance(layer, ModulatedConv2D))
 
-    def int8_psnr():
-        path = tmp_path / "m.tflite"
-        path.write_bytes(tflite.convert(model, "int8"))
+    def int8_psnr(folder):
+        [path] = export_tflite(model, tmp_path / folder, ["int8"], "m")
         return psnr(run_tflite(path, {"latent": latent, "truncation_psi": np.float32(0.7)})["images"], expected)
 
-    normalized = int8_psnr()
-    monkeypatch.setattr(tflite, "_export_form", lambda model, mode: contextlib.nullcontext())
-    as_is = int8_psnr()
+    normalized = int8_psnr("normalized")
+    monkeypatch.setattr(type(task_of(model)), "tflite_form", lambda self, model, mode: contextlib.nullcontext())
+    as_is = int8_psnr("as_is")
     assert normalized > as_is + 2.0, (normalized, as_is)  # measured 24.1 vs 20.3 dB
 
 
@@ -303,4 +303,4 @@ def test_truncation_is_refused_by_models_without_styles(tmp_path):
     model = ganzoo.create_model("dcgan", "tiny")
     model.save(tmp_path / "d.keras")
     result = CliRunner().invoke(main, ["sample", str(tmp_path / "d.keras"), "--truncation", "0.5", "--out", str(tmp_path / "s.png")])
-    assert result.exit_code != 0 and "--truncation needs a style-based model" in result.output
+    assert result.exit_code != 0 and "not a style model" in result.output

@@ -46,6 +46,8 @@ def test_train_writes_a_complete_run_and_never_overwrites(tiny_recipe, tmp_path)
         assert (first / name).is_file(), name
     assert load_recipe(second / runs.RECIPE_FILE).train.steps == 4  # --max-steps is recorded
     assert [h["step"] for h in history(first)] == [5, 10]
+    elapsed = [h["elapsed_s"] for h in history(first)]  # training wall time so far, for the model card and zoo
+    assert 0 < elapsed[0] <= elapsed[1]
     assert tf.train.latest_checkpoint(str(first / runs.CHECKPOINT_DIR)).endswith("ckpt-10")
     tags = tensorboard_tags(first / runs.LOG_DIR)
     assert {"train/d_loss", "train/g_loss", "epoch/d_real", "samples", "run"} <= tags
@@ -67,6 +69,8 @@ def test_resume_continues_to_the_planned_step_with_identical_weights(tiny_recipe
     (interrupted / runs.MODEL_FILE).unlink()
     resume(interrupted, verbose=0)
     assert [h["step"] for h in history(interrupted)] == [4, 8, 12]
+    elapsed = [h["elapsed_s"] for h in history(interrupted)]
+    assert elapsed[0] <= elapsed[1] < elapsed[2]  # the resumed run adds its time to the run's
     for a, b in zip(weights_of(straight / runs.MODEL_FILE), weights_of(interrupted / runs.MODEL_FILE)):
         np.testing.assert_array_equal(a, b)
 

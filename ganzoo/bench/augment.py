@@ -8,7 +8,8 @@ import numpy as np
 
 from ganzoo.data import ImageData, load_images
 from ganzoo.data.synthetic import synthesize
-from ganzoo.metrics.classifier import accuracy, to_signed, train_classifier
+from ganzoo.images import to_signed
+from ganzoo.metrics.classifier import accuracy, train_classifier
 
 
 def real_fraction(data: ImageData, fraction: float, seed: int) -> ImageData:
@@ -19,8 +20,12 @@ def real_fraction(data: ImageData, fraction: float, seed: int) -> ImageData:
     return ImageData(data.images[chosen], data.labels[chosen], f"{len(chosen)} real images")
 
 
-def bench_augment(model, source: str, data_dir: str | None, fraction: float = 0.01, per_class: int = 500,
+def bench_augment(run, source: str, data_dir: str | None, fraction: float = 0.01, per_class: int = 500,
                   epochs: int = 20, seed: int = 0) -> list[dict]:
+    """`run` (a run directory or .keras file of a conditional model) makes the synthetic images."""
+    from ganzoo.training import load_trained_model
+
+    model = load_trained_model(run)
     train = load_images(source, model.image_shape, split="train", data_dir=data_dir)
     test = load_images(source, model.image_shape, split="test", data_dir=data_dir)
     small = real_fraction(train, fraction, seed)
@@ -31,7 +36,7 @@ def bench_augment(model, source: str, data_dir: str | None, fraction: float = 0.
     for data in (small, mixed):
         # About the same number of gradient steps for both, so only the data differs.
         data_epochs = max(1, round(epochs * len(small.labels) / len(data.labels)))
-        classifier = train_classifier(data, epochs=data_epochs, batch_size=32, seed=seed)
+        classifier = train_classifier(data.images, data.labels, epochs=data_epochs, batch_size=32, seed=seed)
         rows.append({"training data": data.description,
                      "test accuracy": accuracy(classifier, to_signed(test.images), test.labels)})
     return rows

@@ -26,26 +26,37 @@ def directory_size(path: Path) -> int:
                and p.name != "ganzoo_reference.npz")
 
 
-def bench_export(model, batch: int = 1, repeats: int = 50, threads: int = 2) -> list[dict]:
-    """Rows of {format, ms_per_image_p50, ms_per_image_p95, size_kib}."""
+def bench_export(source: str | Path | None = None, model_name: str = "dcgan", preset: str = "mnist", batch: int = 1,
+                 repeats: int = 50, threads: int = 2) -> tuple[str, list[dict]]:
+    """(what was measured, rows of {format, ms_per_image_p50, ms_per_image_p95, size_kib}) for a
+    run or .keras file, or a zoo model's preset with random weights, exported in every mode; each
+    format runs the float signature of the model's task on `batch` inputs."""
     import tensorflow as tf
 
-    from ganzoo.export.saved_model import export_saved_model
+    from ganzoo.export.saved_model import export_saved_model, read_export
+    from ganzoo.tasks import task_of
 
-    latents = model.sample_latents(batch, seed=0)
+    if source is not None:
+        from ganzoo.training import load_trained_model
+
+        model, what = load_trained_model(source), str(source)
+    else:
+        from ganzoo.models import create_model
+
+        model, what = create_model(model_name, preset), f"{model_name}/{preset} (random weights)"
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         version_dir = export_saved_model(model, tmp, "bench", list(TFLITE_MODES))
-        generate = tf.saved_model.load(str(version_dir)).signatures["generate"]
-        feed = tf.constant(latents)
-        times = timed(lambda: generate(latent=feed)["images"].numpy(), repeats)
+        signature, inputs, tflite_inputs = task_of(model).bench_serve_inputs(read_export(version_dir)[1], batch)
+        function = tf.saved_model.load(str(version_dir)).signatures[signature]
+        feed = {k: tf.constant(v) for k, v in inputs.items()}
+        times = timed(lambda: function(**feed)["images"].numpy(), repeats)
         rows.append(row("SavedModel", times, batch, directory_size(version_dir)))
-        for mode in TFLITE_MODES:
-            path = version_dir / "tflite" / f"bench.{mode}.tflite"
+        for path in sorted((version_dir / "tflite").glob("*.tflite"), key=lambda p: TFLITE_MODES.index(p.name.rsplit(".", 2)[-2])):
             runner = litert_interpreter(path, threads).get_signature_runner()
-            times = timed(lambda: runner(latent=latents), repeats)
-            rows.append(row(f"TFLite {mode}", times, batch, path.stat().st_size))
-    return rows
+            times = timed(lambda: runner(**tflite_inputs), repeats)
+            rows.append(row(f"TFLite {path.stem[len('bench.'):]}", times, batch, path.stat().st_size))
+    return what, rows
 
 
 def row(name: str, times: list[float], batch: int, size: int) -> dict:

@@ -19,7 +19,7 @@ def recipes_dir() -> Path:
 
 def bench_quality(models: list[str], datasets: list[str], steps: int, num: int, out: Path, batch: int = 64,
                   preset: str | None = None) -> list[dict]:
-    from ganzoo.metrics import evaluate
+    from ganzoo.metrics.evaluate import evaluate
     from ganzoo.metrics.extractors import classifier_path, train_metric_classifier
     from ganzoo.recipes import load_recipe
     from ganzoo.training import train

@@ -12,6 +12,8 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from ganzoo.images import to_signed
+
 
 def reference_generator(latent_dim: int, image_shape, filters) -> keras.Model:
     height, width, channels = image_shape
@@ -95,5 +97,5 @@ def build_reference(latent_dim: int, image_shape, g_filters, d_filters) -> Refer
 
 
 def reference_dataset(images_uint8: np.ndarray, batch_size: int) -> tf.data.Dataset:
-    images = images_uint8.astype("float32") / 127.5 - 1.0
+    images = to_signed(images_uint8)
     return tf.data.Dataset.from_tensor_slices(images).shuffle(buffer_size=1024).batch(batch_size).repeat()

@@ -1,6 +1,7 @@
 """`ganzoo bench serve`: what serving an export costs — batch-1 latency (p50/p95) and batch-64
-throughput of the SavedModel (the `generate` signature, as TF Serving runs it) and of every
-TFLite file (LiteRT with its default XNNPACK delegate), with file sizes, in one process run."""
+throughput of the SavedModel (the float signature of the model's task — `generate`, `upscale`,
+`a2b` — as TF Serving runs it) and of every TFLite file (LiteRT with its default XNNPACK delegate),
+with file sizes, in one process run."""
 
 from __future__ import annotations
 
@@ -8,53 +9,40 @@ import statistics
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 from ganzoo.bench.export import directory_size, timed
-from ganzoo.errors import GanzooError
-
-
-def serving_inputs(version_dir: Path, batch: int) -> dict[str, np.ndarray]:
-    """Latents (and labels, for conditional models) shaped like the export's reference inputs."""
-    from ganzoo.export.verify import REFERENCE_FILE
-
-    path = version_dir / "assets.extra" / REFERENCE_FILE
-    if not path.is_file():
-        raise GanzooError(f"{version_dir} is not a ganzoo export (no assets.extra/{REFERENCE_FILE})")
-    reference = np.load(path)
-    latent_dim = reference["latent"].shape[-1]
-    inputs = {"latent": np.random.default_rng(0).standard_normal((batch, latent_dim)).astype("float32")}
-    if "label" in reference:
-        inputs["label"] = np.resize(reference["label"], [batch]).astype(np.int32)
-    return inputs
 
 
 def bench_version_dir(version_dir: Path, threads: int, repeats: int, throughput_batch: int) -> list[dict]:
+    """Rows for the SavedModel (the signature its task names, fed inputs shaped like the export's
+    reference inputs) and every TFLite file of an export."""
     import tensorflow as tf
 
+    from ganzoo.export.saved_model import read_export
     from ganzoo.export.tflite import TFLITE_MODES, litert_interpreter
+    from ganzoo.tasks import get_task
 
-    generate = tf.saved_model.load(str(version_dir)).signatures.get("generate")
-    if generate is None:
-        raise GanzooError(f"{version_dir} has no 'generate' signature: not a ganzoo export")
-    one, many = serving_inputs(version_dir, 1), serving_inputs(version_dir, throughput_batch)
+    metadata, reference = read_export(version_dir)
+    task = get_task(metadata["task"])
+    signature, one, one_tflite = task.bench_serve_inputs(reference, 1)
+    _, many, many_tflite = task.bench_serve_inputs(reference, throughput_batch)
+    function = tf.saved_model.load(str(version_dir)).signatures[signature]
     rows = []
 
     def saved_model_call(inputs):
         feeds = {k: tf.constant(v) for k, v in inputs.items()}
-        return lambda: generate(**feeds)["images"].numpy()
+        return lambda: function(**feeds)["images"].numpy()
 
-    rows.append(measure_row("SavedModel", saved_model_call(one), saved_model_call(many), repeats, throughput_batch,
-                            directory_size(version_dir)))
+    rows.append(measure_row("SavedModel", saved_model_call(one), saved_model_call(many), repeats,
+                            throughput_batch, directory_size(version_dir)))
     order = {mode: i for i, mode in enumerate(TFLITE_MODES)}
     files = sorted((version_dir / "tflite").glob("*.tflite"), key=lambda p: (order.get(p.stem.rsplit(".", 1)[-1], 99), p.name))
     for path in files:
         runner = litert_interpreter(path, threads).get_signature_runner()
         # Separate runners: switching one between batch sizes re-plans it on every call.
         runner_many = litert_interpreter(path, threads).get_signature_runner()
-        mode = path.stem.rsplit(".", 1)[-1]
-        rows.append(measure_row(f"TFLite {mode}", lambda r=runner: r(**one), lambda r=runner_many: r(**many), repeats,
-                                throughput_batch, path.stat().st_size))
+        name = path.stem[len(path.stem.split(".")[0]) + 1:]  # "<mode>", or "<direction>.<mode>"
+        rows.append(measure_row(f"TFLite {name}", lambda r=runner: r(**one_tflite), lambda r=runner_many: r(**many_tflite),
+                                repeats, throughput_batch, path.stat().st_size))
     return rows
 
 
@@ -88,9 +76,9 @@ def bench_serve(source: str | Path, threads: int = 2, repeats: int = 100, throug
 
 def format_serve(rows: list[dict], throughput_batch: int = 64) -> str:
     base = rows[0]["p50_ms"]
-    lines = [f"{'format':16s} {'b1 p50 ms':>10s} {'b1 p95 ms':>10s} {'vs SavedModel':>14s} "
+    lines = [f"{'format':22s} {'b1 p50 ms':>10s} {'b1 p95 ms':>10s} {'vs SavedModel':>14s} "
              f"{f'b{throughput_batch} img/s':>11s} {'size KiB':>10s}"]
     for r in rows:
-        lines.append(f"{r['format']:16s} {r['p50_ms']:10.3f} {r['p95_ms']:10.3f} {r['p50_ms'] / base:13.2f}x "
+        lines.append(f"{r['format']:22s} {r['p50_ms']:10.3f} {r['p95_ms']:10.3f} {r['p50_ms'] / base:13.2f}x "
                      f"{r['images_per_s']:11.0f} {r['size_kib']:10.1f}")
     return "\n".join(lines)

@@ -81,54 +81,23 @@ def peak_memory_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_data(image_shape, count: int = 4096) -> tuple[np.ndarray, str]:
-    """MNIST-shaped presets train on real MNIST when tfds has it; others on uniform noise images
-    (throughput does not depend on the pixels)."""
-    if tuple(image_shape) == (28, 28, 1):
-        from ganzoo.data import load_images
-        from ganzoo.errors import GanzooError
-
-        try:
-            data = load_images("tfds:mnist", image_shape, download=False, max_examples=count)
-            return data.images, data.description
-        except GanzooError:
-            pass  # no prepared MNIST here: noise images time the same
-    rng = np.random.default_rng(0)
-    return rng.integers(0, 256, (count, *image_shape), dtype=np.uint8), f"{count} uniform-noise images"
-
-
-def bench_dataset(model, batch: int) -> tuple[object, str]:
-    """Batches of the model's kind, as its recipes' pipelines make them: (A, B) for translation,
-    (LR, HR) patch pairs for super-resolution, images (and labels) otherwise."""
-    from ganzoo.data import training_dataset
-
-    if model.task == "translate":
-        from ganzoo.data.unpaired import unpaired_dataset
-
-        images, description = bench_data(model.image_shape, count=1024)
-        return unpaired_dataset(images, images[::-1].copy(), batch, seed=0), f"{description}, as domains A and B"
-    if model.task == "super_resolution":
-        from ganzoo.data.paired import sr_training_dataset
-
-        hr, description = bench_data((model.hr_patch, model.hr_patch, 3), count=1024)
-        lr = hr[:, :: model.scale, :: model.scale]  # any LR patch of the right size times the same
-        return sr_training_dataset(np.ascontiguousarray(lr), hr, batch, seed=0), f"{description} as HR patches"
-    images, description = bench_data(model.image_shape)
-    labels = (np.arange(len(images)) % model.num_classes).astype(np.int32) if model.num_classes else None
-    return training_dataset(images, batch, seed=0, labels=labels), description
-
-
-def bench_train(model_name: str, preset: str, batch: int, warmup: int = 20, window: int = 10, windows: int = 6,
+def bench_train(model_name: str, preset: str | None, batch: int, warmup: int = 20, window: int = 10, windows: int = 6,
                 jit_compile: bool | None = None, steps_per_execution: int | None = None,
                 updates: str | None = None, mixed_precision: str | None = None,
                 profile_dir: Path | None = None, profile_steps: int = 10) -> dict:
     """Rows {name, settings, compile_s, images_per_s, vs_reference} plus the process's peak memory;
     with profile_dir, also a profile of `profile_steps` more steps of each contender (after timing,
-    so the profiler does not slow the timed windows)."""
+    so the profiler does not slow the timed windows). `preset` None: mnist where the model has one,
+    else tiny."""
     from ganzoo.bench.reference_dcgan import build_reference, reference_dataset
+    from ganzoo.data.sources import benchmark_images
+    from ganzoo.models import list_presets, preset_config
     from ganzoo.recipes import TrainSection, recipe_from_dict
-    from ganzoo.models import preset_config
+    from ganzoo.tasks import task_of
     from ganzoo.training.trainer import build_model
+
+    presets = list_presets(model_name)  # an unknown model is a one-line error here
+    preset = preset or ("mnist" if "mnist" in presets else "tiny")
 
     if profile_dir is not None:
         from ganzoo.errors import GanzooError
@@ -136,7 +105,7 @@ def bench_train(model_name: str, preset: str, batch: int, warmup: int = 20, wind
         try:  # before minutes of timing, not after
             Path(profile_dir).mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise GanzooError(f"--profile {profile_dir}: cannot create it ({error.strerror})") from None
+            raise GanzooError(f"profile folder {profile_dir}: cannot create it ({error.strerror})") from None
     defaults = TrainSection(steps=1)
     precision = mixed_precision or defaults.mixed_precision
     spe = defaults.steps_per_execution if steps_per_execution is None else steps_per_execution
@@ -151,13 +120,13 @@ def bench_train(model_name: str, preset: str, batch: int, warmup: int = 20, wind
     keras.utils.set_random_seed(0)
     model = build_model(recipe)  # resolves "auto" as a recipe run would
     jit = bool(model.jit_compile)
-    dataset, description = bench_dataset(model, batch)
+    dataset, description = task_of(model).bench_dataset(model, batch)
     contenders = [Contender("ganzoo", model, dataset,
                             f"jit_compile={jit}, steps_per_execution={spe}, updates={model.updates}, {precision}")]
     if model_name == "dcgan":
         config = preset_config("dcgan", preset)
         reference = build_reference(config["latent_dim"], config["image_shape"], config["g_filters"], config["d_filters"])
-        images, _ = bench_data(model.image_shape)
+        images, _ = benchmark_images(model.image_shape)
         contenders.insert(0, Contender("keras-io reference", reference, reference_dataset(images, batch), "compile() defaults"))
     measure(contenders, batch, warmup, window, windows)
     profiles = []

@@ -4,20 +4,14 @@ does not load TensorFlow."""
 
 from __future__ import annotations
 
-import importlib
+from ganzoo.lazy import lazy_getattr
 
 _PUBLIC = {
     "ImageData": "ganzoo.data.sources",
     "image_batches": "ganzoo.data.pipeline",
     "load_images": "ganzoo.data.sources",
     "parse_source": "ganzoo.data.sources",
-    "to_signed_unit": "ganzoo.data.pipeline",
     "training_dataset": "ganzoo.data.pipeline",
 }
 __all__ = list(_PUBLIC)
-
-
-def __getattr__(name: str):
-    if name in _PUBLIC:
-        return getattr(importlib.import_module(_PUBLIC[name]), name)
-    raise AttributeError(f"module 'ganzoo.data' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _PUBLIC)

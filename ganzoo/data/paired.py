@@ -13,9 +13,9 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo.data.bicubic import imresize
-from ganzoo.data.pipeline import to_signed_unit
 from ganzoo.data.sources import load_folder, resolve_source
 from ganzoo.errors import DataError
+from ganzoo.images import to_signed_tensor
 
 
 def read_hr_images(source: str) -> list[np.ndarray]:
@@ -101,7 +101,7 @@ def sr_training_dataset(lr: np.ndarray, hr: np.ndarray, batch_size: int, seed: i
         return transform(lr_values[index], code), transform(hr_values[index], code)
 
     def scale_batch(lr_batch, hr_batch):
-        return to_signed_unit(lr_batch), to_signed_unit(hr_batch)
+        return to_signed_tensor(lr_batch), to_signed_tensor(hr_batch)
 
     return (
         tf.data.Dataset.range(first_epoch, 2**62)

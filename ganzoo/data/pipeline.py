@@ -11,14 +11,10 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo.errors import DataError
+from ganzoo.images import to_signed_tensor
 
 # A captured constant above this size would not fit in a serialized graph (2 GiB proto limit).
 MAX_IN_MEMORY_BYTES = 1536 * 2**20
-
-
-def to_signed_unit(images):
-    """uint8 [0, 255] -> float32 [-1, 1]."""
-    return tf.cast(images, tf.float32) / 127.5 - 1.0
 
 
 def training_dataset(
@@ -46,7 +42,7 @@ def training_dataset(
         return tf.data.Dataset.from_tensor_slices(tf.argsort(keys))
 
     def gather(indices):
-        batch = to_signed_unit(tf.gather(pixels, indices))
+        batch = to_signed_tensor(tf.gather(pixels, indices))
         if label_values is None:
             return batch
         return batch, tf.gather(label_values, indices)

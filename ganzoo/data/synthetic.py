@@ -23,7 +23,7 @@ def synthesize(model, per_class: int, seed: int = 0) -> tuple[np.ndarray, np.nda
     if not model.num_classes:
         raise GanzooError(f"{model.registry_name} is unconditional: synthesize needs a conditional model (cgan)")
     if per_class < 1:
-        raise GanzooError("--per-class must be at least 1")
+        raise GanzooError(f"images per class must be at least 1, got {per_class}")
     labels = np.repeat(np.arange(model.num_classes, dtype=np.int32), per_class)
     images = model.generate(len(labels), seed=seed, labels=labels)
     return to_uint8(images), labels
@@ -34,7 +34,7 @@ def write_synthetic_dataset(model, per_class: int, out_dir: str | Path, seed: in
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / SYNTHETIC_FILE
     if path.exists():
-        raise GanzooError(f"{path} exists; choose another --out (synthetic datasets are never overwritten)")
+        raise GanzooError(f"{path} exists; choose another folder (synthetic datasets are never overwritten)")
     images, labels = synthesize(model, per_class, seed)
     with atomic_path(path) as tmp:
         np.savez_compressed(tmp, images=images, labels=labels)

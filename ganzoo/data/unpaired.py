@@ -14,7 +14,13 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo.data.pipeline import training_dataset
-from ganzoo.data.sources import fit_to_shape, load_folder, load_tfds, load_zip, resolve_source
+from ganzoo.data.sources import (
+    fit_to_shape,
+    load_folder,
+    load_tfds,
+    load_zip,
+    resolve_source,
+)
 from ganzoo.errors import DataError
 
 

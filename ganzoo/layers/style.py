@@ -6,7 +6,8 @@ every layer (and 100x smaller in the mapping network with lr_multiplier 0.01).
 
 `ModulatedConv2D` uses the input-modulation form, conv(x * s, W) * rsqrt(s^2 . sum_k W^2 + eps):
 equal to convolving with per-sample modulated weights, but one ordinary convolution for the whole
-batch, so it converts with TFLite builtin ops at any batch size (../shared/notes/keras-gan-facts.md).
+batch, so it converts with TFLite builtin ops at any batch size (per-sample weights, as grouped
+convolutions or patches, need Flex ops unless the batch is a static 1; the two forms agree to 7e-8).
 """
 
 from __future__ import annotations

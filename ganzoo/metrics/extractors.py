@@ -20,7 +20,8 @@ import numpy as np
 
 from ganzoo.errors import GanzooError
 from ganzoo.files import file_sha256
-from ganzoo.metrics.classifier import to_signed
+from ganzoo.images import to_signed
+from ganzoo.metrics.classifier import build_classifier
 
 
 def cache_dir() -> Path:
@@ -69,19 +70,6 @@ class Extractor(abc.ABC):
 
 
 # --------------------------------------------------------------------------- classifier
-def build_feature_classifier(image_shape, num_classes: int) -> keras.Model:
-    layers = keras.layers
-    images = keras.Input(tuple(image_shape), name="image")
-    x = layers.Conv2D(32, 3, activation="relu", name="conv1")(images)
-    x = layers.MaxPooling2D(name="pool1")(x)
-    x = layers.Conv2D(64, 3, activation="relu", name="conv2")(x)
-    x = layers.MaxPooling2D(name="pool2")(x)
-    x = layers.Flatten(name="flatten")(x)
-    features = layers.Dense(128, activation="relu", name="features")(x)
-    logits = layers.Dense(num_classes, name="logits")(features)
-    return keras.Model(images, logits, name="metric_classifier")
-
-
 def classifier_path(source: str) -> Path:
     return cache_dir() / "classifiers" / f"{slug(source)}.keras"
 
@@ -98,7 +86,7 @@ def train_metric_classifier(source: str, epochs: int = 3, max_examples: int | No
         raise GanzooError(f"{source} has no labels: a metric classifier needs a labelled dataset")
     test = load_images(source, train.images.shape[1:], split="test", data_dir=data_dir, max_examples=max_examples)
     keras.utils.set_random_seed(seed)
-    model = build_feature_classifier(train.images.shape[1:], train.num_classes)
+    model = build_classifier(train.images.shape[1:], train.num_classes)
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     model.fit(to_signed(train.images), train.labels, batch_size=128, epochs=epochs, verbose=0)
     _, accuracy = model.evaluate(to_signed(test.images), test.labels, batch_size=512, verbose=0)
@@ -132,7 +120,7 @@ class ClassifierExtractor(Extractor):
         images = np.asarray(images, "float32")
         if images.shape[-1] != self.input_shape[-1]:
             images = images.mean(axis=-1, keepdims=True) if self.input_shape[-1] == 1 else np.repeat(images, 3, axis=-1)
-        return images / 127.5 - 1.0
+        return to_signed(images)
 
     def _batch(self, images):
         features, logits = self.model(images, training=False)
@@ -155,7 +143,7 @@ class InceptionExtractor(Extractor):
         except Exception as error:  # noqa: BLE001 - download and h5 errors come in many types
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise GanzooError(f"cannot load InceptionV3 ImageNet weights ({first}); download "
-                              "inception_v3_weights_tf_dim_ordering_tf_kernels.h5 and pass its path with --inception-weights") from None
+                              "inception_v3_weights_tf_dim_ordering_tf_kernels.h5 and give its path as the Inception weights") from None
         self.model = keras.Model(model.input, [model.get_layer("avg_pool").output, model.output])
         self.name = "inception_v3"
         cached = Path.home() / ".keras" / "models" / "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
@@ -168,7 +156,7 @@ class InceptionExtractor(Extractor):
         if images.shape[-1] == 1:
             images = np.repeat(images, 3, axis=-1)
         images = keras.ops.image.resize(images, (self.SIZE, self.SIZE), interpolation="bilinear")
-        return keras.ops.convert_to_numpy(images) / 127.5 - 1.0  # Inception's own [-1, 1] scaling
+        return to_signed(keras.ops.convert_to_numpy(images))  # Inception's own [-1, 1] scaling
 
     def _batch(self, images):
         features, probabilities = self.model(images, training=False)

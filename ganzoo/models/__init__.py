@@ -8,7 +8,13 @@ from ganzoo.models.dcgan import DCGAN
 from ganzoo.models.srgan import SRGAN
 from ganzoo.models.stylegan_lite import StyleGANLite
 from ganzoo.models.vanilla import VanillaGAN
-from ganzoo.registry import create_model, get_model_class, list_models, list_presets, preset_config
+from ganzoo.registry import (
+           create_model,
+           get_model_class,
+           list_models,
+           list_presets,
+           preset_config,
+)
 
 __all__ = ["GAN", "SRGAN", "StyleGANLite", "ConditionalGAN", "CycleGAN", "DCGAN", "VanillaGAN", "create_model",
            "get_model_class", "list_models", "list_presets", "preset_config"]

@@ -2,11 +2,14 @@
 
 A `GAN` is a `keras.Model` that owns a generator and a discriminator built in `__init__` from
 hyper-parameters, and overrides `train_step` with the adversarial update, so that training is
-`model.compile(...)` + `model.fit(dataset)`.
+`model.compile(...)` + `model.fit(dataset)`. `LatentGAN` adds sampling from latent noise (the
+models whose generator maps noise to images); models that map images to images (srgan, cyclegan)
+subclass `GAN` and write their own `train_step`.
 
-Design decisions (each one fixes a trap listed in ../shared/notes/keras-gan-facts.md):
+Design decisions (each fixes a trap of Keras 3.15 / TensorFlow 2.21 that we measured):
 - Noise is stateless, drawn from (noise_seed, generator step, stream) for the *global* batch and
-  sliced per replica: replicas get different latents, and a resumed run replays nothing. The
+  sliced per replica: replicas get different latents (a Keras SeedGenerator gives every replica
+  the same noise, and no save format keeps its state), and a resumed run replays nothing. The
   draws are the same numbers under XLA and in TensorFlow's graph (`stateless_draw`), so
   `jit_compile` (which "auto" sets per machine) does not change a run.
 - Losses are per-example and averaged over the global batch (`losses.global_batch_mean`); trackers
@@ -25,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from ganzoo import losses
+from ganzoo import losses, schedules  # noqa: F401  (saved optimizers name the schedules by class)
 from ganzoo.layers.random import stateless_draw
 
 # Streams keep the random draws of one step apart (latents of each D step, GP weights, ...);
@@ -50,6 +53,14 @@ def latents_for_seed(num: int, latent_dim: int, seed: int) -> tf.Tensor:
     return tf.random.stateless_normal([num, latent_dim], seed=seed_pair)
 
 
+def check_noise_seed(seed: int) -> int:
+    """Noise seeds lie in [0, 2^32): XLA keeps 32 bits of each seed element, TensorFlow's graph all
+    64, so a larger seed would draw other noise with and without XLA."""
+    if not 0 <= int(seed) < 2**32:
+        raise ValueError(f"noise_seed must be between 0 and 2**32 - 1, got {seed}")
+    return int(seed)
+
+
 def with_loss_scaling(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Optimizer:
     if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         return optimizer
@@ -57,17 +68,16 @@ def with_loss_scaling(optimizer: keras.optimizers.Optimizer) -> keras.optimizers
 
 
 class GAN(keras.Model):
-    """Base class: subclasses set `self.generator`, `self.discriminator` and `self.latent_dim`
-    in `__init__` (then call `self.finish_init()`), and list their presets."""
+    """Base class: subclasses set `self.generator` and `self.discriminator` in `__init__` (then
+    call `self.finish_init()`), list their presets, name their task (ganzoo/tasks/) and write a
+    `train_step` from the pieces below."""
 
     presets: dict[str, dict[str, Any]] = {}
     registry_name: str | None = None
-    num_classes: int = 0  # conditional models set it: data then yields (images, labels)
-    task: str = "generate"  # "super_resolution" (srgan): data yields (LR, HR); no sampling from noise
-    serving: str = "latent"  # the export signatures of a "generate" model: "latent" or "style" (stylegan_lite)
+    task: str = ""  # the kind of model, as ganzoo/tasks/ names it: what its data and exports are
     # How a step orders the D and G updates (UPDATE_SCHEMES); models with their own train_step
     # support "alternating" only.
-    update_schemes: tuple[str, ...] = UPDATE_SCHEMES
+    update_schemes: tuple[str, ...] = ("alternating",)
     # Whether jit_compile = "auto" may pick XLA on a CPU. XLA:CPU runs convolutions inside tf.cond
     # branches some 80x slower than outside (benchmarks/RESULTS.md); a model whose step holds
     # such branches (stylegan_lite's lazy regularizers) trains faster in TensorFlow's graph there.
@@ -100,10 +110,6 @@ class GAN(keras.Model):
             self.ema_generator.set_weights(self.generator.get_weights())
             self.ema_generator.trainable = False
         self.built = True
-
-    def serving_layers(self) -> list:
-        """What an export tracks: the networks (and buffers) its signatures read."""
-        return [self.sampling_generator]
 
     @property
     def sampling_generator(self) -> keras.Model:
@@ -171,15 +177,17 @@ class GAN(keras.Model):
             raise ValueError(f"d_steps must be between 1 and {PENALTY_STREAM}, got {d_steps}")
         self.d_steps = int(d_steps)
         self.gp_weight = float(gp_weight)
-        if not 0 <= int(noise_seed) < 2**32:
-            raise ValueError(f"noise_seed must be between 0 and 2**32 - 1, got {noise_seed}")
-        self.noise_seed = int(noise_seed)
-        if updates not in self.update_schemes:
-            raise ValueError(f"{type(self).__name__} supports updates={' or '.join(self.update_schemes)}, got {updates!r}")
-        self.updates = updates
+        self.noise_seed = check_noise_seed(noise_seed)
+        self.updates = self.check_updates(updates)
         # Built here, in the caller's strategy scope: lazily built slots fail under a strategy.
         self.g_optimizer.build(self.generator_variables())
         self.d_optimizer.build(self.discriminator_variables())
+
+    @classmethod
+    def check_updates(cls, updates: str) -> str:
+        if updates not in cls.update_schemes:
+            raise ValueError(f"{cls.__name__} supports updates={' or '.join(cls.update_schemes)}, got {updates!r}")
+        return updates
 
     def get_compile_config(self) -> dict[str, Any]:
         if not self.compiled:
@@ -268,10 +276,6 @@ class GAN(keras.Model):
         shape = [self._global_batch(local_batch), *shape_tail]
         return self._replica_slice(stateless_draw(shape, self._step_seed(stream, own_streams), kind), local_batch)
 
-    def draw_latents(self, local_batch, stream: int = LATENT_STREAM):
-        """This replica's slice of the global batch of latents for the current step."""
-        return self.draw([self.latent_dim], local_batch, stream)
-
     def draw_uniform(self, local_batch, stream: int):
         return self.draw([], local_batch, stream, kind="uniform")
 
@@ -279,16 +283,6 @@ class GAN(keras.Model):
     def call(self, inputs, training=False):
         """latents -> images (conditional models: [latents, labels] -> images)."""
         return self.sampling_generator(inputs, training=training)
-
-    def split_batch(self, data):
-        """(real images, labels or None) from a batch of images or (images, labels)."""
-        if isinstance(data, (tuple, list)):
-            real, labels = data[0], (data[1] if len(data) > 1 else None)
-        else:
-            real, labels = data, None
-        if self.num_classes and labels is None:
-            raise ValueError(f"{type(self).__name__} is conditional: the dataset must yield (images, labels)")
-        return real, (labels if self.num_classes else None)
 
     def generate_fake(self, latents, labels=None, training=True, generator=None):
         generator = generator or self.generator
@@ -365,13 +359,42 @@ class GAN(keras.Model):
         self.apply_gradients(tape, loss, self.generator_variables(), self.g_optimizer)
         self.g_loss_tracker.update_state(per_example)
 
-    def generator_step(self, latents, labels=None):
-        """One generator update on its own (train_step fuses it with the D step). Changes no
-        trainable weight of the discriminator."""
-        with tf.GradientTape() as tape:
-            fake = self.generate_fake(latents, labels)
-            per_example, loss = self.generator_loss(fake, ops.shape(latents)[0], labels)
-        self.generator_update(tape, per_example, loss)
+    def training_logs(self) -> dict[str, Any]:
+        logs = {m.name: m.result() for m in self.metrics}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras 3.15 MEAN-reduces logs over workers along axis 0, which fails for scalars.
+            logs = {name: ops.reshape(value, [1]) for name, value in logs.items()}
+        return logs
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Everything is built in __init__/compile. Keras 3.15 would still reduce a data batch
+        # here, which fails for per-replica tuples under MultiWorkerMirroredStrategy.
+        if not all(layer.built for layer in self._flatten_layers()):
+            super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
+
+class LatentGAN(GAN):
+    """A GAN whose generator maps latent noise (and, for conditional models, a class label) to
+    images: the noise-drawing `train_step` in either update order, and sampling (`generate`)."""
+
+    task = "generation"
+    update_schemes = UPDATE_SCHEMES
+    num_classes: int = 0  # conditional models set it: data then yields (images, labels)
+    latent_dim: int
+
+    def draw_latents(self, local_batch, stream: int = LATENT_STREAM):
+        """This replica's slice of the global batch of latents for the current step."""
+        return self.draw([self.latent_dim], local_batch, stream)
+
+    def split_batch(self, data):
+        """(real images, labels or None) from a batch of images or (images, labels)."""
+        if isinstance(data, (tuple, list)):
+            real, labels = data[0], (data[1] if len(data) > 1 else None)
+        else:
+            real, labels = data, None
+        if self.num_classes and labels is None:
+            raise ValueError(f"{type(self).__name__} is conditional: the dataset must yield (images, labels)")
+        return real, (labels if self.num_classes else None)
 
     def train_step(self, data):
         # Conditional models generate fakes for the real batch's labels, so D compares like with like.
@@ -412,19 +435,6 @@ class GAN(keras.Model):
         self.g_optimizer.apply_gradients(zip(g_grads, self.generator_variables()))
         self.track_discriminator(d_per_example, real_logits, fake_logits)
         self.g_loss_tracker.update_state(g_per_example)
-
-    def training_logs(self) -> dict[str, Any]:
-        logs = {m.name: m.result() for m in self.metrics}
-        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
-            # Keras 3.15 MEAN-reduces logs over workers along axis 0, which fails for scalars.
-            logs = {name: ops.reshape(value, [1]) for name, value in logs.items()}
-        return logs
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # Everything is built in __init__/compile. Keras 3.15 would still reduce a data batch
-        # here, which fails for per-replica tuples under MultiWorkerMirroredStrategy.
-        if not all(layer.built for layer in self._flatten_layers()):
-            super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     # ------------------------------------------------------------- inference
     def sample_latents(self, num: int, seed: int | None = None) -> np.ndarray:
@@ -467,11 +477,3 @@ class GAN(keras.Model):
             fake = self.generate_fake(latents[i : i + batch_size], batch_labels, False, self.sampling_generator)
             chunks.append(ops.convert_to_numpy(fake))
         return np.concatenate(chunks).astype("float32")
-
-    def preview(self, count: int, seed: int) -> tuple[np.ndarray, int | None]:
-        """The fixed grid TensorBoard shows every epoch: (images, columns)."""
-        return self.generate(count, seed=seed), None
-
-    def extra_previews(self, seed: int) -> dict[str, tuple[np.ndarray, int | None]]:
-        """More TensorBoard panels, by name (stylegan_lite: style mixing, interpolation)."""
-        return {}

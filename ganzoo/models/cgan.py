@@ -8,10 +8,9 @@ or as an embedding concatenated to the image as an extra channel.
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import layers, ops
 
-from ganzoo.models.base import GAN
+from ganzoo.models.base import LatentGAN
 from ganzoo.models.dcgan import downsampling_stack, initializers, upsampling_stack
 from ganzoo.registry import register_model
 
@@ -76,7 +75,7 @@ def build_conditional_discriminator(image_shape, num_classes, filters, batchnorm
 
 
 @register_model("cgan")
-class ConditionalGAN(GAN):
+class ConditionalGAN(LatentGAN):
     """Class-conditional GAN on DCGAN networks (Mirza & Osindero 2014).
 
     Generator: [latent [batch, latent_dim], label int32 [batch]] -> the label's learned embedding
@@ -134,10 +133,3 @@ class ConditionalGAN(GAN):
             self.feature_units, self.init_std,
         )
         self.finish_init()
-
-    def preview(self, count: int, seed: int):
-        """A class grid: one row per class, the same latents in every row."""
-        columns = max(1, count // self.num_classes)
-        latents = np.tile(self.sample_latents(columns, seed), (self.num_classes, 1))
-        labels = np.repeat(np.arange(self.num_classes), columns)
-        return self.generate(latents, labels=labels), columns

@@ -17,7 +17,7 @@ from keras import layers, ops
 
 from ganzoo import losses
 from ganzoo.errors import GanzooError
-from ganzoo.images import to_uint8
+from ganzoo.images import to_signed, to_uint8
 from ganzoo.layers import ImagePool, InstanceNormalization, ReflectionPadding2D
 from ganzoo.models.base import GAN
 from ganzoo.registry import register_model
@@ -92,8 +92,7 @@ class CycleGAN(GAN):
     `recipes/cyclegan_horse2zebra.toml`.
     """
 
-    task = "translate"
-    update_schemes = ("alternating",)  # its own train_step
+    task = "translation"
     presets = {
         "tiny": dict(image_size=32, filters=8, blocks=2, d_filters=8, pool_size=8),
         "64": dict(image_size=64, filters=64, blocks=6, d_filters=64),
@@ -108,7 +107,6 @@ class CycleGAN(GAN):
         self.image_size, self.channels = int(image_size), int(channels)
         self.filters, self.blocks, self.d_filters = int(filters), int(blocks), int(d_filters)
         self.cycle_weight, self.identity_weight, self.pool_size = float(cycle_weight), float(identity_weight), int(pool_size)
-        self.latent_dim = 0
         self.generator = build_resnet_generator(self.filters, self.blocks, self.channels, "generator_ab")
         self.generator_ba = build_resnet_generator(self.filters, self.blocks, self.channels, "generator_ba")
         self.discriminator = build_patch_discriminator(self.d_filters, self.channels, "discriminator_b")
@@ -178,9 +176,6 @@ class CycleGAN(GAN):
         return self.training_logs()
 
     # ------------------------------------------------------------- inference
-    def serving_layers(self) -> list:
-        return [self.generator, self.generator_ba]
-
     def translator(self, direction: str) -> keras.Model:
         if direction == "a2b":
             return self.generator
@@ -203,7 +198,7 @@ class CycleGAN(GAN):
         self.check_size(batch.shape)
         out = []
         for i in range(0, len(batch), batch_size):
-            x = batch[i : i + batch_size].astype("float32") / 127.5 - 1.0
+            x = to_signed(batch[i : i + batch_size])
             out.append(to_uint8(ops.convert_to_numpy(translator(x, training=False))))
         out = np.concatenate(out)
         return out[0] if single else out
@@ -218,19 +213,3 @@ class CycleGAN(GAN):
             raise GanzooError(f"image is {height}x{width}: cyclegan needs at least {step}x{step} pixels")
         padded = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="reflect")
         return self.translate(padded, direction)[:height, :width]
-
-    def generate(self, num_or_latents, seed=None, labels=None, batch_size: int = 256) -> np.ndarray:
-        raise GanzooError("cyclegan translates images (model.translate, ganzoo translate); it does not sample from noise")
-
-    def preview(self, count: int, seed: int):
-        """The fixed panel TensorBoard shows every epoch: rows of A, G(A), F(G(A)), B, F(B), G(F(B))
-        for the preview images the trainer sets (in [-1, 1])."""
-        shape = (1, self.image_size, self.image_size, self.channels)
-        a = getattr(self, "preview_a", np.zeros(shape, np.float32))
-        b = getattr(self, "preview_b", np.zeros(shape, np.float32))
-        rows = max(min(count // 6, len(a), len(b)), 1)
-        a, b = a[:rows], b[:rows]
-        run = lambda net, x: ops.convert_to_numpy(net(x, training=False))
-        fake_b, fake_a = run(self.generator, a), run(self.generator_ba, b)
-        columns = [a, fake_b, run(self.generator_ba, fake_b), b, fake_a, run(self.generator, fake_a)]
-        return np.stack(columns, axis=1).reshape(-1, *a.shape[1:]).clip(-1, 1), 6

@@ -6,7 +6,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from ganzoo.models.base import GAN
+from ganzoo.models.base import LatentGAN
 from ganzoo.registry import register_model
 
 
@@ -67,7 +67,7 @@ def build_dcgan_discriminator(image_shape, filters, batchnorm: bool, init_std: f
 
 
 @register_model("dcgan")
-class DCGAN(GAN):
+class DCGAN(LatentGAN):
     """DCGAN: an unconditional image generator from latent noise (Radford, Metz & Chintala 2015).
 
     Generator: latent [batch, latent_dim] -> Dense -> stride-2 transposed convolutions with batch

@@ -17,7 +17,7 @@ from keras import layers, ops
 
 from ganzoo import losses
 from ganzoo.errors import GanzooError
-from ganzoo.images import to_uint8
+from ganzoo.images import to_signed, to_uint8
 from ganzoo.layers import PixelShuffle
 from ganzoo.models.base import GAN
 from ganzoo.registry import register_model
@@ -100,7 +100,6 @@ class SRGAN(GAN):
     """
 
     task = "super_resolution"
-    update_schemes = ("alternating",)  # its own train_step
     presets = {
         "tiny": dict(scale=4, filters=8, blocks=2, d_filters=(8, 16), d_dense=16, hr_patch=32),
         "x4": dict(scale=4, filters=64, blocks=16, d_filters=(64, 128, 256, 512), d_dense=1024, hr_patch=96),
@@ -126,7 +125,6 @@ class SRGAN(GAN):
         if tail_kernel < 1 or tail_kernel % 2 == 0:
             raise ValueError(f"tail_kernel must be an odd size, got {tail_kernel}")
         self.tail_kernel = int(tail_kernel)
-        self.latent_dim = 0
         self.generator = build_srresnet(self.scale, self.filters, self.blocks, tail_kernel=self.tail_kernel)
         self.discriminator = build_vgg_discriminator(self.hr_patch, self.d_filters, self.d_dense)
         self.vgg = vgg_feature_extractor(content_loss, vgg_weights) if content_loss != "mse" else None
@@ -176,7 +174,7 @@ class SRGAN(GAN):
         """uint8 [h, w, 3] (or [n, h, w, 3]) -> uint8 [scale h, scale w, 3] (or batched)."""
         single = lr_uint8.ndim == 3
         batch = lr_uint8[None] if single else lr_uint8
-        sr = self.sampling_generator(batch.astype("float32") / 127.5 - 1.0, training=False)
+        sr = self.sampling_generator(to_signed(batch), training=False)
         out = to_uint8(ops.convert_to_numpy(sr))
         return out[0] if single else out
 
@@ -205,13 +203,3 @@ class SRGAN(GAN):
                 out[top * scale : bottom * scale, left * scale : right * scale] = sr[
                     dy : dy + (bottom - top) * scale, dx : dx + (right - left) * scale]
         return out
-
-    def generate(self, num_or_latents, seed=None, labels=None, batch_size: int = 256) -> np.ndarray:
-        raise GanzooError("srgan upscales images (model.upscale, ganzoo evaluate-sr); it does not sample from noise")
-
-    def preview(self, count: int, seed: int):
-        """SR of a fixed grid of the preview LR patches the trainer sets (in [-1, 1])."""
-        lr = getattr(self, "preview_lr", None)
-        if lr is None:
-            lr = np.zeros((1, self.hr_patch // self.scale, self.hr_patch // self.scale, 3), np.float32)
-        return ops.convert_to_numpy(self.sampling_generator(lr[:count], training=False)).clip(-1, 1), None

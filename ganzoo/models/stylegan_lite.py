@@ -42,7 +42,7 @@ from ganzoo.layers.style import (
     WAverage,
     broadcast_ws,
 )
-from ganzoo.models.base import GAN, PENALTY_STREAM
+from ganzoo.models.base import LatentGAN
 from ganzoo.registry import register_model
 
 # Style streams (see `_style_draw`): one block of ids per critic update (`stream`).
@@ -145,7 +145,7 @@ def mix_styles(w_first, w_second, cutoff, count: int):
 
 
 @register_model("stylegan_lite")
-class StyleGANLite(GAN):
+class StyleGANLite(LatentGAN):
     """StyleGAN-lite: StyleGAN2's style-based generator at small sizes (Karras et al. 2019, 2020).
 
     Generator: latent [batch, latent_dim] -> mapping network -> w, one per layer -> synthesis from
@@ -160,7 +160,7 @@ class StyleGANLite(GAN):
     `recipes/stylegan_lite_anime64.toml`.
     """
 
-    serving = "style"
+    task = "style"
     update_schemes = ("alternating",)  # its own train_step
     xla_on_cpu = False  # its lazy R1 / path-length steps are tf.cond branches full of convolutions
     presets = {
@@ -329,9 +329,6 @@ class StyleGANLite(GAN):
         return self.training_logs()
 
     # ------------------------------------------------------------- inference
-    def serving_layers(self) -> list:
-        return [self.sampling_generator, self.w_average]
-
     def generate_fake(self, latents, labels=None, training=True, generator=None):
         images = super().generate_fake(latents, labels, training, generator)
         # The synthesis output is linear (as in StyleGAN2); images for people are clipped to [-1, 1].
@@ -402,9 +399,3 @@ class StyleGANLite(GAN):
         frames = [self.synthesize(broadcast_ws((1 - t) * a + t * b, self.num_ws))
                   for a, b in itertools.pairwise(ws)]
         return np.concatenate(frames), steps
-
-    def extra_previews(self, seed: int) -> dict[str, tuple[np.ndarray, int]]:
-        """TensorBoard panels beside the samples: style mixing and a latent interpolation."""
-        seeds = [seed + i for i in range(1, 9)]
-        return {"style_mixing": self.style_mix(seeds[:4], seeds[4:8], crossover=min(3, self.num_ws - 1)),
-                "interpolation": self.interpolation_strip(seeds[:3], steps=8)}

@@ -8,7 +8,7 @@ import keras
 from keras import layers
 
 from ganzoo.layers.random import StatelessDropout
-from ganzoo.models.base import GAN
+from ganzoo.models.base import LatentGAN
 from ganzoo.registry import register_model
 
 
@@ -37,7 +37,7 @@ def build_mlp_discriminator(image_shape, hidden_units, dropout: float) -> keras.
 
 
 @register_model("vanilla")
-class VanillaGAN(GAN):
+class VanillaGAN(LatentGAN):
     """Vanilla GAN: multilayer perceptrons for both networks (Goodfellow et al. 2014).
 
     Generator: latent [batch, latent_dim] -> Dense + LeakyReLU layers (`g_units`) -> tanh pixels

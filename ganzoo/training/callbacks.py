@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo.images import make_grid, to_uint8
-from ganzoo.training.runs import RUN_LOG
+from ganzoo.training.runs import RUN_LOG, append_result
 
 
 def model_step(model) -> int:
@@ -102,20 +102,26 @@ class CheckpointSaver(keras.callbacks.Callback):
 
 
 class TrainingLogger(keras.callbacks.Callback):
-    """TensorBoard scalars every `every_steps`, a fixed-latent sample grid every epoch, and
-    one JSON line per epoch in history.jsonl."""
+    """TensorBoard scalars every `every_steps`, the task's fixed image panels every epoch
+    (`panels()` -> {name: (images in [-1, 1], columns)}), and one JSON line per epoch in
+    history.jsonl."""
 
-    def __init__(self, log_dir: Path, history_file: Path, every_steps: int, sample_count: int, seed: int, header: dict):
+    def __init__(self, log_dir: Path, history_file: Path, every_steps: int, panels, header: dict):
         super().__init__()
         self.writer = tf.summary.create_file_writer(str(log_dir))
         self.history_file = history_file
         self.every_steps = every_steps
-        self.sample_count = sample_count
-        self.seed = seed
+        self.panels = panels
         self.header = header
         self.last_logged = -1
+        self.started, self.elapsed_before = 0.0, 0.0
 
     def on_train_begin(self, logs=None):
+        # Training wall time so far, across resumes: the last history line's, plus this start's.
+        self.started = time.perf_counter()
+        if self.history_file.is_file():
+            lines = [line for line in self.history_file.read_text().splitlines() if line.strip()]
+            self.elapsed_before = json.loads(lines[-1]).get("elapsed_s", 0.0) if lines else 0.0
         text = "\n".join(f"- {k}: {v}" for k, v in self.header.items())
         with self.writer.as_default():
             tf.summary.text("run", text, step=model_step(self.model))
@@ -132,10 +138,6 @@ class TrainingLogger(keras.callbacks.Callback):
                 for name, value in (logs or {}).items():
                     tf.summary.scalar(f"train/{name}", float(np.mean(value)), step=step)
 
-    def sample_grid(self) -> np.ndarray:
-        images, columns = self.model.preview(self.sample_count, self.seed)
-        return make_grid(to_uint8(images), columns)
-
     def on_epoch_end(self, epoch, logs=None):
         step = model_step(self.model)
         values = {k: float(np.mean(v)) for k, v in (logs or {}).items()}
@@ -143,12 +145,12 @@ class TrainingLogger(keras.callbacks.Callback):
             for name, value in values.items():
                 tf.summary.scalar(f"epoch/{name}", value, step=step)
             if finite(logs):
-                tf.summary.image("samples", self.sample_grid()[None], step=step)
-                for name, (images, columns) in self.model.extra_previews(self.seed).items():
+                for name, (images, columns) in self.panels().items():
                     tf.summary.image(name, make_grid(to_uint8(images), columns)[None], step=step)
         self.writer.flush()
         with open(self.history_file, "a") as history:
-            history.write(json.dumps({"epoch": epoch + 1, "step": step, **values}) + "\n")
+            elapsed = round(self.elapsed_before + time.perf_counter() - self.started, 1)
+            history.write(json.dumps({"epoch": epoch + 1, "step": step, "elapsed_s": elapsed, **values}) + "\n")
 
     def on_train_end(self, logs=None):
         self.writer.flush()
@@ -170,7 +172,7 @@ class PeriodicEvaluation(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_epochs or not finite(logs):
             return
-        from ganzoo.metrics.evaluate import LOWER_IS_BETTER, append_result
+        from ganzoo.metrics.registry import LOWER_IS_BETTER
 
         result = self.session.measure(self.model, self.metrics, self.seed)
         append_result(self.run_dir, result)

@@ -19,7 +19,7 @@ def _json_lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _last_start(run_dir: Path) -> dict[str, str]:
+def last_start(run_dir: Path) -> dict[str, str]:
     """The key/value lines of the newest block of run.log."""
     path = run_dir / runs.RUN_LOG
     if not path.is_file():
@@ -39,7 +39,7 @@ def model_card_text(run_dir: Path) -> str:
     recipe = load_recipe(run_dir / runs.RECIPE_FILE)
     history = _json_lines(run_dir / runs.HISTORY_FILE)
     evaluations = _json_lines(run_dir / runs.METRICS_FILE)
-    start = _last_start(run_dir)
+    start = last_start(run_dir)
     train = recipe.train
     lines = [
         f"# {recipe.name}: {recipe.model.name} ({recipe.model.preset})",
@@ -58,7 +58,7 @@ def model_card_text(run_dir: Path) -> str:
     ]
     if history:
         last = history[-1]
-        losses = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k not in ("epoch", "step"))
+        losses = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k not in ("epoch", "step", "elapsed_s"))
         lines.append(f"- Last logged losses (step {last['step']}): {losses}")
     lines += ["", "## Metrics", ""]
     if evaluations:

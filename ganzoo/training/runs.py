@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -42,3 +43,11 @@ def point_latest(out: Path, run_dir: Path) -> None:
         os.replace(tmp, link)
     except OSError:
         pass  # file systems without symlinks: the numbered directory is what counts
+
+
+def append_result(run_dir: Path, result: dict) -> None:
+    """One evaluation result as a line of the run's metrics.jsonl, on disk before returning."""
+    with open(Path(run_dir) / METRICS_FILE, "a") as f:
+        f.write(json.dumps(result) + "\n")
+        f.flush()
+        os.fsync(f.fileno())

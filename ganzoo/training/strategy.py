@@ -14,8 +14,7 @@ import os
 import tensorflow as tf
 
 from ganzoo.errors import RecipeError
-
-STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
+from ganzoo.recipes import STRATEGIES, check_choice
 
 
 def tf_config() -> dict:
@@ -49,9 +48,7 @@ def tpu_configured() -> bool:
 
 
 def resolve_strategy_name(name: str) -> str:
-    if name not in STRATEGIES:
-        raise RecipeError(f"train.strategy: unknown strategy {name!r}; known: {', '.join(STRATEGIES)}")
-    if name != "auto":
+    if check_choice("train.strategy", name, STRATEGIES) != "auto":
         return name
     if tpu_configured():
         return "tpu"

@@ -20,13 +20,13 @@ from typing import Iterable
 import keras
 import tensorflow as tf
 
-from ganzoo.data import load_images, training_dataset
-from ganzoo.errors import DataError, ModelNotFound, RecipeError, TrainingDiverged
+from ganzoo.errors import ModelNotFound, RecipeError, TrainingDiverged
 from ganzoo.files import atomic_path, atomic_write_bytes
 from ganzoo.images import write_images
-from ganzoo.models.base import GAN
-from ganzoo.recipes import Recipe, load_recipe, recipe_to_toml
 from ganzoo.models import create_model, get_model_class
+from ganzoo.models.base import GAN
+from ganzoo.recipes import OptimizerSection, Recipe, load_recipe, recipe_to_toml
+from ganzoo.tasks import task_of
 from ganzoo.training import runs
 from ganzoo.training.callbacks import (
     CheckpointSaver,
@@ -59,7 +59,8 @@ def execution_settings(recipe: Recipe, strategy: tf.distribute.Strategy) -> Exec
     steps_per_execution = recipe.train.steps_per_execution
     replicas = strategy.num_replicas_in_sync
     if replicas > 1 and (jit_compile or steps_per_execution > 1):
-        # Both fail inside a multi-replica step with Keras 3.15 (../shared/notes/keras-gan-facts.md).
+        # Both fail inside a multi-replica step with Keras 3.15 ("You must feed a value for
+        # placeholder tensor", "resource on another device"): compat.KERAS_CHECKED.
         print(f"ganzoo: {replicas} replicas: training with jit_compile=False, steps_per_execution=1")
         jit_compile, steps_per_execution = False, 1
         why = f"{replicas} replicas: XLA fails inside a multi-replica step"
@@ -74,8 +75,8 @@ def build_model(recipe: Recipe, strategy: tf.distribute.Strategy | None = None,
     with strategy.scope(), dtype_policy(recipe.train.mixed_precision):
         model = create_model(recipe.model.name, recipe.model.preset, **recipe.model.overrides)
         model.compile(
-            g_optimizer=recipe.optimizer.generator.build("optimizer.generator", recipe.train.steps),
-            d_optimizer=recipe.optimizer.discriminator.build("optimizer.discriminator", recipe.train.steps),
+            g_optimizer=build_optimizer(recipe.optimizer.generator, "optimizer.generator", recipe.train.steps),
+            d_optimizer=build_optimizer(recipe.optimizer.discriminator, "optimizer.discriminator", recipe.train.steps),
             loss=recipe.train.loss,
             d_steps=recipe.train.d_steps,
             gp_weight=recipe.train.gp_weight,
@@ -85,6 +86,15 @@ def build_model(recipe: Recipe, strategy: tf.distribute.Strategy | None = None,
             steps_per_execution=settings.steps_per_execution,
         )
     return model
+
+
+def build_optimizer(section: OptimizerSection, key: str, total_steps: int) -> keras.optimizers.Optimizer:
+    """A recipe's optimizer section as a Keras optimizer (its learning rate over `total_steps`)."""
+    try:
+        config = {"learning_rate": section.learning_rate_schedule(total_steps), **section.options}
+        return keras.optimizers.get({"class_name": section.name, "config": config})
+    except (TypeError, ValueError) as error:
+        raise RecipeError(f"{key}: cannot build optimizer {section.name!r}: {error}") from None
 
 
 @contextlib.contextmanager
@@ -127,19 +137,21 @@ def train(
     job, or a preempted machine, picks up its work)."""
     if max_steps is not None:
         if max_steps < 1:
-            raise RecipeError("--max-steps must be at least 1")
+            raise RecipeError(f"max_steps must be at least 1, got {max_steps}")
         recipe = recipe.replace("train", steps=max_steps)
-    multi_worker = is_multi_worker(recipe)
+    strategy_name = resolve_strategy_name(recipe.train.strategy)
+    multi_worker = is_multi_worker(strategy_name)
     if run_dir is None:
         if multi_worker:
-            raise RecipeError("multi-worker training needs --run-dir DIR: the same directory, on a file system every worker sees")
+            raise RecipeError("multi-worker training needs a run directory given by name: the same one, on a file system "
+                              "every worker sees")
         run_dir = runs.new_run_dir(out, recipe.name)
         atomic_write_bytes(run_dir / runs.RECIPE_FILE, recipe_to_toml(recipe).encode())
     else:
         run_dir = Path(run_dir)
         if not multi_worker or task_identity()[0]:
             open_run_dir(run_dir, recipe)
-    return _run(recipe, run_dir, callbacks, verbose)
+    return _run(recipe, strategy_name, run_dir, callbacks, verbose)
 
 
 def open_run_dir(run_dir: Path, recipe: Recipe) -> None:
@@ -148,7 +160,7 @@ def open_run_dir(run_dir: Path, recipe: Recipe) -> None:
     recipe_file = run_dir / runs.RECIPE_FILE
     if recipe_file.is_file():
         if recipe_file.read_text() != text:
-            raise RecipeError(f"{run_dir} holds a run of another recipe (see its {runs.RECIPE_FILE}); choose a new --run-dir")
+            raise RecipeError(f"{run_dir} holds a run of another recipe (see its {runs.RECIPE_FILE}); choose another run directory")
         return
     if run_dir.exists() and any(run_dir.iterdir()):
         raise RecipeError(f"{run_dir} exists and is not a ganzoo run directory")
@@ -156,8 +168,9 @@ def open_run_dir(run_dir: Path, recipe: Recipe) -> None:
     atomic_write_bytes(recipe_file, text.encode())
 
 
-def is_multi_worker(recipe: Recipe) -> bool:
-    return resolve_strategy_name(recipe.train.strategy) == "multi_worker" and tf_config_workers() > 1
+def is_multi_worker(strategy_name: str) -> bool:
+    """Whether a resolved strategy name means several worker processes."""
+    return strategy_name == "multi_worker" and tf_config_workers() > 1
 
 
 def resume(run_dir: str | Path, callbacks: Iterable[keras.callbacks.Callback] = (), verbose: str | int = "auto") -> Path:
@@ -165,58 +178,22 @@ def resume(run_dir: str | Path, callbacks: Iterable[keras.callbacks.Callback] = 
     run_dir = Path(run_dir)
     if not (run_dir / runs.RECIPE_FILE).is_file():
         raise ModelNotFound(f"{run_dir} is not a run directory (no {runs.RECIPE_FILE})")
-    return _run(load_recipe(run_dir / runs.RECIPE_FILE), run_dir, callbacks, verbose)
+    recipe = load_recipe(run_dir / runs.RECIPE_FILE)
+    return _run(recipe, resolve_strategy_name(recipe.train.strategy), run_dir, callbacks, verbose)
 
 
-def _run(recipe: Recipe, run_dir: Path, extra_callbacks: Iterable, verbose) -> Path:
+def _run(recipe: Recipe, strategy_name: str, run_dir: Path, extra_callbacks: Iterable, verbose) -> Path:
     # Only the chief writes the run directory. Other workers take part in every checkpoint and
     # model save (their variables join collective reads) but write to a scratch directory that
     # is removed at the end; on restart, every worker restores the chief's latest checkpoint.
-    is_chief, task = task_identity() if is_multi_worker(recipe) else (True, "chief-0")
-    strategy = select_strategy(recipe.train.strategy)  # first: multi-worker collectives need it
-    write_dir = run_dir if is_chief else worker_scratch_dir(run_dir, task)
+    is_chief, worker = task_identity() if is_multi_worker(strategy_name) else (True, "chief-0")
+    strategy = select_strategy(strategy_name)  # first: multi-worker collectives need it
+    write_dir = run_dir if is_chief else worker_scratch_dir(run_dir, worker)
     try:
-        return _train_in_strategy(recipe, strategy, run_dir, write_dir, task, extra_callbacks, verbose)
+        return _train_in_strategy(recipe, strategy_name, strategy, run_dir, write_dir, worker, extra_callbacks, verbose)
     finally:
         if not is_chief:
             shutil.rmtree(write_dir, ignore_errors=True)
-
-
-def training_data(recipe: Recipe, model: GAN, step: int) -> tuple[tf.data.Dataset, str]:
-    """The stream of batches from `step` on, and what it is, for the model's kind of data."""
-    if model.task == "super_resolution":
-        from ganzoo.data.paired import sr_patch_bank, sr_training_dataset
-
-        count = recipe.data.max_examples or 4096
-        lr, hr, description = sr_patch_bank(recipe.data.source, model.hr_patch, model.scale, count, recipe.train.seed,
-                                            recipe.data.data_dir or None, recipe.data.download)
-        model.preview_lr = (lr[:16].astype("float32") / 127.5 - 1.0)
-        dataset = sr_training_dataset(lr, hr, recipe.train.batch_size, recipe.train.seed, start_step=step)
-        return dataset, description
-    if model.task == "translate":
-        from ganzoo.data.unpaired import load_unpaired, unpaired_dataset
-
-        a, b = load_unpaired(recipe.data.source, model.image_shape, recipe.data.split, recipe.data.data_dir or None,
-                             recipe.data.download, recipe.data.max_examples)
-        # The fixed TensorBoard panel: the same first images of each domain every epoch.
-        model.preview_a, model.preview_b = (x[:8].astype("float32") / 127.5 - 1.0 for x in (a, b))
-        dataset = unpaired_dataset(a, b, recipe.train.batch_size, recipe.train.seed, start_step=step)
-        return dataset, f"{recipe.data.source} ({recipe.data.split}: {len(a)} A and {len(b)} B images)"
-    data = load_images(
-        recipe.data.source,
-        model.image_shape,
-        split=recipe.data.split,
-        data_dir=recipe.data.data_dir or None,
-        download=recipe.data.download,
-        max_examples=recipe.data.max_examples,
-    )
-    if model.num_classes and data.labels is None:
-        raise DataError(f"{recipe.model.name} is conditional but {data.description} has no labels")
-    if model.num_classes and data.num_classes > model.num_classes:
-        raise DataError(f"{data.description} has {data.num_classes} classes; the model was built for {model.num_classes}")
-    labels = data.labels if model.num_classes else None
-    dataset = training_dataset(data.images, recipe.train.batch_size, recipe.train.seed, start_step=step, labels=labels)
-    return dataset, data.description
 
 
 def worker_scratch_dir(run_dir: Path, task: str) -> Path:
@@ -229,7 +206,8 @@ def worker_scratch_dir(run_dir: Path, task: str) -> Path:
     return scratch
 
 
-def _train_in_strategy(recipe, strategy, run_dir: Path, write_dir: Path, task: str, extra_callbacks, verbose) -> Path:
+def _train_in_strategy(recipe, strategy_name: str, strategy, run_dir: Path, write_dir: Path, worker: str, extra_callbacks,
+                       verbose) -> Path:
     is_chief = write_dir == run_dir
     keras.utils.set_random_seed(recipe.train.seed)
     settings = execution_settings(recipe, strategy)
@@ -239,27 +217,29 @@ def _train_in_strategy(recipe, strategy, run_dir: Path, write_dir: Path, task: s
     if step == 0 and recipe.model.init_generator:
         # A new run that starts from another run's generator (SRGAN from its SRResNet pre-training).
         model.generator.set_weights(load_trained_model(recipe.model.init_generator).generator.get_weights())
-    total = recipe.train.steps
+    task, total, preview = task_of(model), recipe.train.steps, None
+    panels = lambda count: task.panels(model, preview, count, recipe.train.seed)  # noqa: E731
     if step < total:
-        dataset, description = training_data(recipe, model, step)
+        data = task.training_data(recipe, model, step)
+        preview = data.preview
         options = tf.data.Options()
         # Each worker builds the same stream; DATA sharding splits every global batch between
         # them (the default, FILE, cannot shard an in-memory source and would duplicate batches).
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        dataset = dataset.with_options(options)
+        dataset = data.dataset.with_options(options)
         guard = NanGuard()
         header = {
             "recipe": recipe.name,
             "model": f"{recipe.model.name} ({recipe.model.preset})",
-            "data": description,
-            "strategy": f"{resolve_strategy_name(recipe.train.strategy)} ({type(strategy).__name__})",
+            "data": data.description,
+            "strategy": f"{strategy_name} ({type(strategy).__name__})",
             "replicas": strategy.num_replicas_in_sync,
             "global batch": recipe.train.batch_size,
             "per-replica batch": recipe.train.batch_size // strategy.num_replicas_in_sync,
             "mixed precision": recipe.train.mixed_precision,
             "xla": f"{bool(model.jit_compile)} ({settings.why})",
             "resumed at step": step,
-            "host": f"{platform.node()} ({task})",
+            "host": f"{platform.node()} ({worker})",
             "devices": describe_devices(),
         }
         callbacks = [guard, StopAtStep(total), CheckpointSaver(manager, recipe.checkpoint.every_epochs, guard)]
@@ -269,8 +249,7 @@ def _train_in_strategy(recipe, strategy, run_dir: Path, write_dir: Path, task: s
                     run_dir / runs.LOG_DIR,
                     run_dir / runs.HISTORY_FILE,
                     recipe.logging.log_every_steps,
-                    recipe.logging.sample_grid,
-                    recipe.train.seed,
+                    lambda: panels(recipe.logging.sample_grid),
                     header,
                 )
             )
@@ -295,7 +274,7 @@ def _train_in_strategy(recipe, strategy, run_dir: Path, write_dir: Path, task: s
             )
     save_model(model, write_dir / runs.MODEL_FILE)
     if is_chief:
-        write_images(run_dir / runs.SAMPLES_FILE, *model.preview(64, recipe.train.seed))
+        write_images(run_dir / runs.SAMPLES_FILE, *panels(64)["samples"])
         write_model_card(run_dir)
     return run_dir
 
@@ -303,7 +282,8 @@ def _train_in_strategy(recipe, strategy, run_dir: Path, write_dir: Path, task: s
 def periodic_evaluation(recipe: Recipe, model: GAN, run_dir: Path) -> PeriodicEvaluation:
     """The recipe's [evaluation] callback; its real features are computed (or read) now, so a
     missing extractor fails before training starts."""
-    from ganzoo.metrics.evaluate import MetricSession, parse_metrics
+    from ganzoo.metrics.registry import parse_metrics
+    from ganzoo.metrics.session import MetricSession
 
     section = recipe.evaluation
     session = MetricSession(recipe.data.source, model.image_shape, section.num, section.extractor or None, section.split,
@@ -331,7 +311,12 @@ def save_model(model: GAN, path: Path) -> None:
 
 
 def load_trained_model(path: str | Path) -> GAN:
-    """A `.keras` file, or a run directory (its model.keras, else its latest checkpoint)."""
+    """Where every command finds its model: `zoo:NAME` (a zoo entry), a `.keras` file, or a run
+    directory (its model.keras, else its latest checkpoint)."""
+    from ganzoo import zoo
+
+    if str(path).startswith(zoo.PREFIX):
+        return zoo.from_pretrained(str(path))
     path = Path(path)
     if path.is_dir():
         if (path / runs.MODEL_FILE).is_file():
@@ -342,28 +327,7 @@ def load_trained_model(path: str | Path) -> GAN:
                 raise ModelNotFound(f"run {path} has neither {runs.MODEL_FILE} nor a checkpoint yet")
             return model
         else:
-            raise ModelNotFound(f"{path} is neither a run directory nor a .keras file")
+            raise ModelNotFound(f"{path} is neither a run directory nor a .keras file (nor zoo:NAME)")
     if not path.is_file() or path.suffix != ".keras":
-        raise ModelNotFound(f"{path} is neither a run directory nor a .keras file")
+        raise ModelNotFound(f"{path} is neither a run directory nor a .keras file (nor zoo:NAME)")
     return keras.saving.load_model(path)
-
-
-def style_panel(source: str | Path, out: str | Path, kind: str, **options) -> Path:
-    """A style-mixing grid (kind "mix": rows, cols, crossover, truncation_psi) or a latent
-    interpolation strip (kind "interpolate": seeds, steps, truncation_psi) of a style-based
-    model, written as a PNG."""
-    from ganzoo.errors import GanzooError
-
-    if Path(out).suffix != ".png":
-        raise GanzooError(f"--out must end in .png, got {Path(out).name}")
-    model = load_trained_model(source)
-    if model.serving != "style":
-        raise GanzooError(f"{model.registry_name} is not a style-based model (stylegan_lite)")
-    try:
-        if kind == "mix":
-            images, columns = model.style_mix(options["rows"], options["cols"], options["crossover"], options["truncation_psi"])
-        else:
-            images, columns = model.interpolation_strip(options["seeds"], options["steps"], options["truncation_psi"])
-    except ValueError as error:
-        raise GanzooError(str(error)) from None
-    return write_images(out, images, columns)

@@ -1,0 +1,101 @@
+"""The `Task` interface: everything that differs by kind of model, asked for by the trainer, the
+export, verify-export and the benchmarks. A model names its task once (`GAN.task`); a new kind of
+model is one new subclass here, registered in `ganzoo/tasks/__init__.py`."""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from ganzoo.export.gates import Check
+
+Panel = tuple[np.ndarray, "int | None"]  # images in [-1, 1] and the grid's column count
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    dataset: Any  # a tf.data.Dataset of the model's kind of batch, from the resumed step on
+    description: str  # for the run header and model card
+    preview: Any = None  # the fixed real inputs the TensorBoard panel shows the model, if any
+
+
+@dataclass(frozen=True)
+class TFLiteNetwork:
+    function: Any  # a tf.function with a full input signature: what the .tflite file computes
+    layers: list  # what the conversion's SavedModel must track (the networks the function reads)
+
+
+class Task(abc.ABC):
+    """Base class; each method says what the kind of model provides."""
+
+    name: str = ""
+
+    # ------------------------------------------------------------------------- training
+    @abc.abstractmethod
+    def training_data(self, recipe, model, step: int) -> TrainingData:
+        """The recipe's data as the stream of batches `model.train_step` takes, from `step` on."""
+
+    @abc.abstractmethod
+    def panels(self, model, preview, count: int, seed: int) -> dict[str, Panel]:
+        """TensorBoard's image panels, by name ("samples" first: also the run's samples.png)."""
+
+    @abc.abstractmethod
+    def measure(self, model, recipe, **options) -> dict:
+        """The zoo's quality protocol for this kind: {"metrics": {...}, "protocol": {...}} of a
+        trained model, on the recipe's data (its test split where there is one)."""
+
+    @abc.abstractmethod
+    def headline(self, metrics: dict) -> str:
+        """The few figures the zoo's table shows of `measure`'s metrics."""
+
+    @abc.abstractmethod
+    def bench_dataset(self, model, batch: int) -> tuple[Any, str]:
+        """Batches for `ganzoo bench train` as the recipes' pipelines make them, and what they are."""
+
+    # --------------------------------------------------------------------------- export
+    @abc.abstractmethod
+    def serving_functions(self, model) -> dict[str, Any]:
+        """The SavedModel's named signatures (tf.functions with input signatures)."""
+
+    def serving_layers(self, model) -> list:
+        """What the SavedModel tracks: the networks (and buffers) its signatures read."""
+        return [model.sampling_generator]
+
+    @abc.abstractmethod
+    def warmup_inputs(self, model) -> dict[str, dict[str, np.ndarray]]:
+        """One request per signature for TF Serving's warmup file."""
+
+    @abc.abstractmethod
+    def reference(self, model) -> dict[str, np.ndarray]:
+        """Keras' own outputs for fixed inputs, stored with the export for verify-export."""
+
+    @abc.abstractmethod
+    def tflite_networks(self, model) -> dict[str, TFLiteNetwork]:
+        """The .tflite files of one mode, by file-name suffix ("" for a single file)."""
+
+    @abc.abstractmethod
+    def calibration_inputs(self, model) -> list[dict[str, np.ndarray]]:
+        """Full-int8 calibration samples, one input dict each (no training data at export time)."""
+
+    def tflite_form(self, model, mode: str):
+        """A context in which `model` is converted in `mode` (the same function, in a form that
+        quantizes better); the model as it is by default."""
+        return contextlib.nullcontext()
+
+    @abc.abstractmethod
+    def verify(self, signatures, reference: dict, tflite_files: list, run_tflite: Callable) -> list[Check]:
+        """Every SavedModel signature and .tflite file of an export against `reference`."""
+
+    @abc.abstractmethod
+    def bench_serve_inputs(self, reference: dict, batch: int) -> tuple[str, dict, dict]:
+        """(SavedModel signature, its inputs, the .tflite files' inputs) for `batch` items, made
+        from an export's reference inputs: what `ganzoo bench serve` times."""
+
+
+def resized(array: np.ndarray, batch: int) -> np.ndarray:
+    """`array` repeated (or cut) along its first axis to `batch` items."""
+    return np.resize(array, (batch, *np.shape(array)[1:])).astype(np.asarray(array).dtype)

@@ -1,0 +1,180 @@
+"""Super-resolution (srgan): (LR, HR) patch pairs to train on; image-to-image signatures for LR
+images of any size:
+
+- `serving_default`: `image` uint8 [batch, h, w, 3] -> `images` uint8 [batch, s h, s w, 3]
+- `upscale`: `image` float32 [batch, h, w, 3] in [-1, 1] -> `images` float32 (the raw output)
+- `upscale_png`: `image_bytes` one encoded PNG/JPEG (string scalar) -> `png_bytes` (REST clients
+  get it base64-wrapped)
+A wrong rank or channel count fails with an InvalidArgument error that names the input. TFLite:
+`image` float32 [batch, h, w, 3] in [-1, 1], any size, -> `images` float32.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ganzoo.export.gates import GATES, compare
+from ganzoo.export.signatures import checked
+from ganzoo.images import to_signed, to_signed_tensor, to_uint8, to_uint8_tensor
+from ganzoo.tasks.base import Task, TFLiteNetwork, TrainingData, resized
+
+PREVIEW_PATCHES = 16
+CALIBRATION_SAMPLES = 200
+CALIBRATION_SIZE = 24  # LR pixels: SRResNet's receptive field at the LR scale, about
+
+
+def checked_image(image, dtype_name: str):
+    import tensorflow as tf
+
+    message = f"image must be a {dtype_name} tensor of shape [batch, height, width, 3]"
+    image = checked(image, 4, message, [lambda x: tf.equal(tf.shape(x)[-1], 3)])  # [-1]: safe at any rank
+    return tf.ensure_shape(image, [None, None, None, 3])
+
+
+def smooth_images(count: int, size: int, channels: int, seed: int) -> np.ndarray:
+    """Photo-like (smooth) float images in [-1, 1]: bicubic-upsampled 4x4 noise."""
+    import tensorflow as tf
+
+    coarse = np.random.default_rng(seed).uniform(-1, 1, (count, 4, 4, channels)).astype("float32")
+    return tf.image.resize(coarse, (size, size), method="bicubic").numpy().clip(-1, 1)
+
+
+class SuperResolutionTask(Task):
+    name = "super_resolution"
+
+    # ------------------------------------------------------------------------- training
+    def training_data(self, recipe, model, step: int) -> TrainingData:
+        from ganzoo.data.paired import sr_patch_bank, sr_training_dataset
+
+        count = recipe.data.max_examples or 4096
+        lr, hr, description = sr_patch_bank(recipe.data.source, model.hr_patch, model.scale, count, recipe.train.seed,
+                                            recipe.data.data_dir or None, recipe.data.download)
+        dataset = sr_training_dataset(lr, hr, recipe.train.batch_size, recipe.train.seed, start_step=step)
+        return TrainingData(dataset, description, preview=to_signed(lr[:PREVIEW_PATCHES]))
+
+    def panels(self, model, preview, count: int, seed: int) -> dict:
+        """The upscaled preview LR patches (the first of the training bank)."""
+        from keras import ops
+
+        if preview is None:
+            size = model.hr_patch // model.scale
+            preview = np.zeros((1, size, size, 3), np.float32)
+        return {"samples": (ops.convert_to_numpy(model.sampling_generator(preview[:count], training=False)).clip(-1, 1), None)}
+
+    def measure(self, model, recipe, sr_sets=(), **options) -> dict:
+        """Y-channel PSNR / SSIM (border shaved, full images) on each benchmark set, beside bicubic."""
+        from ganzoo.errors import GanzooError
+        from ganzoo.metrics.super_resolution import (
+            bicubic_upscaler,
+            evaluate_upscaler,
+            load_sr_set,
+        )
+
+        if not sr_sets:
+            raise GanzooError("a super-resolution model is measured on benchmark sets: give their folders (e.g. Set5, Set14)")
+        values = {}
+        for set_dir in sr_sets:
+            pairs, name = load_sr_set(set_dir, model.scale), Path(set_dir).name
+            for method, upscale in (("", model.upscale), ("bicubic_", bicubic_upscaler(model.scale))):
+                row = evaluate_upscaler(upscale, pairs, model.scale)
+                values[f"{name}_{method}psnr"], values[f"{name}_{method}ssim"] = row["psnr"], row["ssim"]
+        protocol = {"sets": ", ".join(f"{Path(d).name} ({len(load_sr_set(d, model.scale))} images)" for d in sr_sets),
+                    "scale": model.scale, "measure": "PSNR/SSIM on the Y channel, border of `scale` pixels shaved, full images",
+                    "generator": "EMA" if model.ema_generator is not None else "raw"}
+        return {"metrics": values, "protocol": protocol}
+
+    def headline(self, metrics: dict) -> str:
+        sets = [key[: -len("_psnr")] for key in metrics if key.endswith("_psnr") and "_bicubic_" not in key]
+        return ", ".join(f"{s} {metrics[f'{s}_psnr']:.2f} dB (bicubic {metrics[f'{s}_bicubic_psnr']:.2f})" for s in sets)
+
+    def bench_dataset(self, model, batch: int):
+        from ganzoo.data.paired import sr_training_dataset
+        from ganzoo.data.sources import benchmark_images
+
+        hr, description = benchmark_images((model.hr_patch, model.hr_patch, 3), count=1024)
+        lr = hr[:, :: model.scale, :: model.scale]  # any LR patch of the right size times the same
+        return sr_training_dataset(np.ascontiguousarray(lr), hr, batch, seed=0), f"{description} as HR patches"
+
+    # --------------------------------------------------------------------------- export
+    def serving_functions(self, model) -> dict:
+        import tensorflow as tf
+
+        generator = model.sampling_generator
+
+        def upscale_uint8(image):
+            lr = to_signed_tensor(checked_image(image, "uint8"))
+            return {"images": to_uint8_tensor(generator(lr, training=False))}
+
+        def upscale_float(image):
+            return {"images": generator(checked_image(image, "float32 [-1, 1]"), training=False)}
+
+        def upscale_png(image_bytes):
+            encoded = tf.ensure_shape(checked(image_bytes, 0, "image_bytes must be one encoded PNG or JPEG (a string scalar)"), [])
+            lr = to_signed_tensor(tf.io.decode_image(encoded, channels=3, expand_animations=False))[None]
+            return {"png_bytes": tf.io.encode_png(to_uint8_tensor(generator(lr, training=False))[0])}
+
+        return {
+            "serving_default": tf.function(upscale_uint8, input_signature=[tf.TensorSpec(None, tf.uint8, name="image")]),
+            "upscale": tf.function(upscale_float, input_signature=[tf.TensorSpec(None, tf.float32, name="image")]),
+            "upscale_png": tf.function(upscale_png, input_signature=[tf.TensorSpec(None, tf.string, name="image_bytes")]),
+        }
+
+    def example_inputs(self, model, count: int = 2, seed: int = 2024) -> dict:
+        """Odd-sized LR images (any size must work) for verification and warmup requests."""
+        import tensorflow as tf
+
+        image = np.random.default_rng(seed).integers(0, 256, (count, 13, 11, 3), dtype=np.uint8)
+        return {
+            "serving_default": {"image": image},
+            "upscale": {"image": to_signed(image)},
+            "upscale_png": {"image_bytes": np.array(tf.io.encode_png(image[0]).numpy(), dtype=object)},
+        }
+
+    def warmup_inputs(self, model) -> dict:
+        return self.example_inputs(model)
+
+    def reference(self, model) -> dict:
+        inputs = self.example_inputs(model)
+        lr = inputs["upscale"]["image"]
+        return {"image": lr, "images": np.asarray(model.sampling_generator(lr, training=False)),
+                "image_uint8": inputs["serving_default"]["image"]}
+
+    def tflite_networks(self, model) -> dict:
+        return {"": TFLiteNetwork(image_function(model.sampling_generator, 3), [model.sampling_generator])}
+
+    def calibration_inputs(self, model) -> list:
+        patches = smooth_images(CALIBRATION_SAMPLES, CALIBRATION_SIZE, 3, seed=7)
+        return [{"image": patches[i : i + 1]} for i in range(CALIBRATION_SAMPLES)]
+
+    def verify(self, signatures, reference: dict, tflite_files: list, run_tflite) -> list:
+        import tensorflow as tf
+
+        lr, expected = reference["image"], reference["images"]
+        as_served = to_signed(to_uint8(expected))
+        uint8_gate = GATES["saved_model_uint8"]
+        checks = [
+            compare("upscale", "saved_model", signatures["upscale"](image=tf.constant(lr))["images"], expected, GATES["saved_model"]),
+            compare("serving_default", "saved_model",
+                    to_signed(signatures["serving_default"](image=tf.constant(reference["image_uint8"]))["images"]), as_served, uint8_gate),
+        ]
+        png = tf.io.encode_png(reference["image_uint8"][0])
+        decoded = tf.io.decode_png(signatures["upscale_png"](image_bytes=png)["png_bytes"]).numpy()
+        checks.append(compare("upscale_png", "saved_model", to_signed(decoded), as_served[0], uint8_gate))
+        for path in tflite_files:
+            mode = path.name.rsplit(".", 2)[-2]
+            checks.append(compare("serving_default", f"tflite {mode}", run_tflite(path, {"image": lr})["images"], expected, GATES[mode]))
+        return checks
+
+    def bench_serve_inputs(self, reference: dict, batch: int):
+        inputs = {"image": resized(reference["image"], batch)}
+        return "upscale", inputs, inputs
+
+
+def image_function(network, channels: int):
+    """TFLite: `image` float32 [batch, h, w, channels] in [-1, 1], any size -> `images`."""
+    import tensorflow as tf
+
+    spec = tf.TensorSpec([None, None, None, channels], tf.float32, name="image")
+    return tf.function(lambda image: {"images": network(image, training=False)}, input_signature=[spec])

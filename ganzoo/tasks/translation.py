@@ -1,0 +1,160 @@
+"""Unpaired image-to-image translation (cyclegan): (A, B) batches to train on, both directions in
+one SavedModel:
+
+- `a2b`, `b2a`: `image` uint8 [batch, h, w, C] -> `images` uint8 [batch, h, w, C]; h and w must be
+  multiples of 4 (the generators' two stride-2 stages), anything else fails with an
+  InvalidArgument error that names the input
+- `serving_default`: the same as `a2b`
+TFLite holds one file per direction (`<name>.a2b.<mode>.tflite`): float32 [batch, h, w, C] in
+[-1, 1] in and out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ganzoo.export.gates import GATES, compare
+from ganzoo.export.signatures import checked
+from ganzoo.images import to_signed, to_signed_tensor, to_uint8, to_uint8_tensor
+from ganzoo.tasks.base import Task, TFLiteNetwork, TrainingData, resized
+from ganzoo.tasks.super_resolution import image_function, smooth_images
+
+DIRECTIONS = ("a2b", "b2a")
+PREVIEW_IMAGES = 8
+CALIBRATION_SAMPLES = 200
+
+
+def checked_translation_input(image, channels: int, multiple: int):
+    import tensorflow as tf
+
+    message = (f"image must be a uint8 tensor of shape [batch, height, width, {channels}] with height and width "
+               f"multiples of {multiple}")
+    sizes_ok = lambda x: tf.reduce_all(tf.math.floormod(tf.shape(x)[1:3], multiple) == 0)
+    image = checked(image, 4, message, [lambda x: tf.equal(tf.shape(x)[-1], channels), sizes_ok])
+    return tf.ensure_shape(image, [None, None, None, channels])
+
+
+class TranslationTask(Task):
+    name = "translation"
+
+    # ------------------------------------------------------------------------- training
+    def training_data(self, recipe, model, step: int) -> TrainingData:
+        from ganzoo.data.unpaired import load_unpaired, unpaired_dataset
+
+        a, b = load_unpaired(recipe.data.source, model.image_shape, recipe.data.split, recipe.data.data_dir or None,
+                             recipe.data.download, recipe.data.max_examples)
+        dataset = unpaired_dataset(a, b, recipe.train.batch_size, recipe.train.seed, start_step=step)
+        # The fixed TensorBoard panel: the same first images of each domain every epoch.
+        preview = (to_signed(a[:PREVIEW_IMAGES]), to_signed(b[:PREVIEW_IMAGES]))
+        return TrainingData(dataset, f"{recipe.data.source} ({recipe.data.split}: {len(a)} A and {len(b)} B images)", preview)
+
+    def panels(self, model, preview, count: int, seed: int) -> dict:
+        """Rows of A, G(A), F(G(A)), B, F(B), G(F(B)) for the preview images of each domain."""
+        from keras import ops
+
+        if preview is None:
+            blank = np.zeros((1, *model.image_shape), np.float32)
+            preview = (blank, blank)
+        a, b = preview
+        rows = max(min(count // 6, len(a), len(b)), 1)
+        a, b = a[:rows], b[:rows]
+        run = lambda net, x: ops.convert_to_numpy(net(x, training=False))  # noqa: E731
+        fake_b, fake_a = run(model.generator, a), run(model.generator_ba, b)
+        columns = [a, fake_b, run(model.generator_ba, fake_b), b, fake_a, run(model.generator, fake_a)]
+        return {"samples": (np.stack(columns, axis=1).reshape(-1, *a.shape[1:]).clip(-1, 1), 6)}
+
+    def measure(self, model, recipe, classifier_epochs: int = 5, seed: int = 0, **options) -> dict:
+        """On the test split: cycle PSNR both ways, and how often a domain classifier trained on the
+        real training images calls the translations the target domain."""
+        from ganzoo.data.unpaired import load_unpaired
+        from ganzoo.metrics.translation import domain_classifier, evaluate_translation
+
+        data = recipe.data
+        train_a, train_b = load_unpaired(data.source, model.image_shape, "train", data.data_dir or None, data.download)
+        test_a, test_b = load_unpaired(data.source, model.image_shape, "test", data.data_dir or None, data.download)
+        classifier = domain_classifier(train_a, train_b, classifier_epochs, seed)
+        protocol = {"test": f"{data.source} (test: {len(test_a)} A and {len(test_b)} B images)",
+                    "classifier": f"small CNN, {classifier_epochs} epochs on {len(train_a)} + {len(train_b)} real training images",
+                    "cycle_psnr": "mean per-image PSNR (uint8) of A -> B -> A and B -> A -> B"}
+        return {"metrics": evaluate_translation(model, test_a, test_b, classifier), "protocol": protocol}
+
+    def headline(self, metrics: dict) -> str:
+        return (f"cycle PSNR {metrics['cycle_psnr_a']:.2f} / {metrics['cycle_psnr_b']:.2f} dB, "
+                f"called the target domain {metrics['a2b_called_b']:.0%} / {metrics['b2a_called_a']:.0%}")
+
+    def bench_dataset(self, model, batch: int):
+        from ganzoo.data.sources import benchmark_images
+        from ganzoo.data.unpaired import unpaired_dataset
+
+        images, description = benchmark_images(model.image_shape, count=1024)
+        return unpaired_dataset(images, images[::-1].copy(), batch, seed=0), f"{description}, as domains A and B"
+
+    # --------------------------------------------------------------------------- export
+    def serving_layers(self, model) -> list:
+        return [model.generator, model.generator_ba]
+
+    def serving_functions(self, model) -> dict:
+        import tensorflow as tf
+
+        from ganzoo.models.cyclegan import DOWNSAMPLINGS
+
+        def endpoint(direction: str):
+            network = model.translator(direction)
+
+            def translate(image):
+                x = to_signed_tensor(checked_translation_input(image, model.channels, 2**DOWNSAMPLINGS))
+                return {"images": to_uint8_tensor(network(x, training=False))}
+
+            return tf.function(translate, input_signature=[tf.TensorSpec(None, tf.uint8, name="image")])
+
+        functions = {direction: endpoint(direction) for direction in DIRECTIONS}
+        return {"serving_default": functions["a2b"], **functions}
+
+    def example_inputs(self, model, count: int = 2, seed: int = 2024) -> dict:
+        """Photo-like (smooth) images of a size other than the training size (any allowed size must
+        work): per-pixel noise is no image a translation model serves, and full-int8 instance norm
+        is far from float on it (measured: 24.9 dB on noise)."""
+        import tensorflow as tf
+
+        coarse = np.random.default_rng(seed).uniform(0, 255, (count, 5, 3, model.channels)).astype(np.float32)
+        image = np.clip(np.round(tf.image.resize(coarse, (20, 12), method="bicubic").numpy()), 0, 255).astype(np.uint8)
+        return {name: {"image": image} for name in ("serving_default", *DIRECTIONS)}
+
+    def warmup_inputs(self, model) -> dict:
+        return self.example_inputs(model)
+
+    def reference(self, model) -> dict:
+        image = self.example_inputs(model)["a2b"]["image"]
+        x = to_signed(image)
+        reference = {"translate_uint8": image, "translate_input": x}
+        for direction in DIRECTIONS:
+            reference[f"{direction}_images"] = np.asarray(model.translator(direction)(x, training=False))
+        return reference
+
+    def tflite_networks(self, model) -> dict:
+        return {f".{direction}": TFLiteNetwork(image_function(model.translator(direction), model.channels),
+                                               [model.translator(direction)]) for direction in DIRECTIONS}
+
+    def calibration_inputs(self, model) -> list:
+        patches = smooth_images(CALIBRATION_SAMPLES, model.image_shape[0], model.image_shape[-1], seed=7)
+        return [{"image": patches[i : i + 1]} for i in range(CALIBRATION_SAMPLES)]
+
+    def verify(self, signatures, reference: dict, tflite_files: list, run_tflite) -> list:
+        """Each direction's signature (and serving_default = a2b) and each
+        `<name>.<direction>.<mode>.tflite` against the Keras generators."""
+        import tensorflow as tf
+
+        image, x = tf.constant(reference["translate_uint8"]), reference["translate_input"]
+        checks = []
+        for signature, direction in (("a2b", "a2b"), ("b2a", "b2a"), ("serving_default", "a2b")):
+            served = to_signed(signatures[signature](image=image)["images"])
+            expected = to_signed(to_uint8(reference[f"{direction}_images"]))
+            checks.append(compare(signature, "saved_model", served, expected, GATES["saved_model_uint8"]))
+        for path in tflite_files:
+            direction, mode = path.name.rsplit(".", 3)[-3:-1]
+            outputs = run_tflite(path, {"image": x})
+            checks.append(compare(direction, f"tflite {mode}", outputs["images"], reference[f"{direction}_images"], GATES[mode]))
+        return checks
+
+    def bench_serve_inputs(self, reference: dict, batch: int):
+        return "a2b", {"image": resized(reference["translate_uint8"], batch)}, {"image": resized(reference["translate_input"], batch)}
