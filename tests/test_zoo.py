@@ -1,0 +1,184 @@
+"""The zoo: publishing a run (measured, weights written with their sha256, a card and the README
+table), loading it in one line and through zoo:NAME in the commands, hash checks on every load
+(package files, local paths and URLs), and the shipped entries themselves."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import REPO
+
+import ganzoo
+from ganzoo import zoo
+from ganzoo.cli import main
+from ganzoo.errors import ModelNotFound
+from ganzoo.recipes import load_recipe
+from ganzoo.training import load_trained_model, train
+from ganzoo.zoo.publish import TABLE_END, TABLE_START, update_readme, zoo_table
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory, tfds_dir, mnist_metric_classifier_module):
+    """A tiny DCGAN run on MNIST published into a private zoo twice: float32 and float16."""
+    import os
+
+    os.environ["TFDS_DATA_DIR"] = str(tfds_dir)
+    root = tmp_path_factory.mktemp("zoo")
+    recipe_file = root / "tiny.toml"
+    from conftest import tiny_recipe_text
+
+    recipe_file.write_text(tiny_recipe_text("tfds:mnist", steps=30, steps_per_epoch=10))
+    run_dir = train(load_recipe(recipe_file), out=root / "runs", verbose=0)
+    readme = root / "README.md"
+    readme.write_text(f"# a project\n\n{TABLE_START}\nold\n{TABLE_END}\n\nmore text\n")
+    zoo_dir = root / "zoo"
+    for name, dtype in (("tiny_dcgan", "float32"), ("tiny_dcgan_half", "float16")):
+        result = CliRunner().invoke(main, ["zoo", "publish", str(run_dir), "--name", name, "--num", "200", "--dtype", dtype,
+                                           "--zoo-dir", str(zoo_dir), "--readme", str(readme)])
+        assert result.exit_code == 0, result.output
+    return run_dir, zoo_dir, readme
+
+
+@pytest.fixture(scope="module")
+def mnist_metric_classifier_module(tmp_path_factory, tfds_dir):
+    """The MNIST feature classifier, trained small once into a private cache."""
+    import os
+
+    from ganzoo.metrics.extractors import train_metric_classifier
+
+    os.environ["GANZOO_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    train_metric_classifier("tfds:mnist", epochs=1, max_examples=2000, data_dir=str(tfds_dir))
+
+
+@pytest.fixture
+def private_zoo(published, monkeypatch):
+    monkeypatch.setenv("GANZOO_ZOO_DIR", str(published[1]))
+    return published
+
+
+def test_an_entry_records_what_made_it_and_what_it_measures(published):
+    run_dir, zoo_dir, _ = published
+    entry = json.loads((zoo_dir / "entries" / "tiny_dcgan.json").read_text())
+    assert entry["model"] == "dcgan" and entry["task"] == "generation" and entry["steps"] == 30
+    assert entry["recipe"] == (run_dir / "recipe.toml").read_text() and entry["config"]["latent_dim"] == 16
+    assert entry["data"]["source"] == "tfds:mnist" and "CC BY-SA" in entry["data"]["licence"]
+    assert entry["wall_time_s"] > 0 and "CPU" in entry["hardware"]["devices"]
+    assert {"fid", "kid", "precision", "recall", "coverage_classes"} <= set(entry["metrics"])
+    assert entry["protocol"]["num_generated"] == 200 and entry["protocol"]["real"] == "tfds:mnist (test)"
+    weights = zoo_dir / "weights" / "tiny_dcgan.npz"
+    assert entry["weights"]["sha256"] == zoo.file_sha256(weights) and entry["weights"]["size_bytes"] == weights.stat().st_size
+    half = json.loads((zoo_dir / "entries" / "tiny_dcgan_half.json").read_text())
+    assert half["weights"]["dtype"] == "float16" and half["weights"]["size_bytes"] < 0.6 * entry["weights"]["size_bytes"]
+    card = (zoo_dir / "cards" / "tiny_dcgan.md").read_text()
+    assert "## Intended use" in card and "## Limitations" in card and "CC BY-SA" in card and "| fid |" in card
+    assert (zoo_dir / "cards" / "tiny_dcgan.png").is_file()
+
+
+def test_from_pretrained_gives_the_runs_images(private_zoo):
+    run_dir, _, _ = private_zoo
+    run_model = load_trained_model(run_dir)
+    model = ganzoo.from_pretrained("tiny_dcgan")
+    np.testing.assert_array_equal(model.generate(8, seed=3), run_model.generate(8, seed=3))
+    half = ganzoo.from_pretrained("zoo:tiny_dcgan_half")
+    np.testing.assert_allclose(half.generate(8, seed=3), run_model.generate(8, seed=3), atol=2e-2)
+
+
+def test_commands_take_zoo_names(private_zoo, tmp_path):
+    _, zoo_dir, _ = private_zoo
+    runner = CliRunner()
+    result = runner.invoke(main, ["sample", "zoo:tiny_dcgan", "--num", "4", "--out", str(tmp_path / "s.npz")])
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(np.load(tmp_path / "s.npz")["images"], ganzoo.images.to_uint8(
+        ganzoo.from_pretrained("tiny_dcgan").generate(4, seed=0)))
+    result = runner.invoke(main, ["export", "zoo:tiny_dcgan", "--base", str(tmp_path / "sm"), "--tflite", "float32"])
+    assert result.exit_code == 0, result.output
+    version_dir = tmp_path / "sm" / "dcgan" / "1"
+    assert (version_dir / "MODEL_CARD.md").read_text() == (zoo_dir / "cards" / "tiny_dcgan.md").read_text()
+    verify = subprocess.run([sys.executable, "-m", "ganzoo.cli", "verify-export", str(version_dir)], capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stdout + verify.stderr[-2000:]
+    listing = runner.invoke(main, ["zoo"])
+    assert listing.exit_code == 0 and "zoo:tiny_dcgan " in listing.output and "FID" in listing.output
+    unknown = runner.invoke(main, ["sample", "zoo:nope", "--out", str(tmp_path / "x.png")])
+    assert unknown.exit_code == 1 and "no zoo entry 'nope'; the zoo has: tiny_dcgan, tiny_dcgan_half" in unknown.output
+
+
+def test_a_corrupt_or_swapped_weight_file_is_a_one_line_error(private_zoo, tmp_path, monkeypatch):
+    _, zoo_dir, _ = private_zoo
+    copy = tmp_path / "zoo"
+    shutil.copytree(zoo_dir, copy)
+    monkeypatch.setenv("GANZOO_ZOO_DIR", str(copy))
+    weights = copy / "weights" / "tiny_dcgan.npz"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    result = CliRunner().invoke(main, ["sample", "zoo:tiny_dcgan", "--out", str(tmp_path / "x.png")])
+    assert result.exit_code == 1 and "tiny_dcgan.npz is corrupt or not this model's" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    shutil.copyfile(copy / "weights" / "tiny_dcgan_half.npz", weights)  # a valid file of another entry
+    with pytest.raises(ModelNotFound, match="corrupt or not this model's"):
+        ganzoo.from_pretrained("tiny_dcgan")
+
+
+def test_weights_at_a_url_are_fetched_once_and_checked(private_zoo, tmp_path, monkeypatch, http_server):
+    _, zoo_dir, _ = private_zoo
+    served, url, requests = http_server
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    shutil.copyfile(zoo_dir / "weights" / "tiny_dcgan.npz", served / "w.npz")
+    entry = json.loads((zoo_dir / "entries" / "tiny_dcgan.json").read_text())
+    entry["weights"]["file"] = f"{url}/w.npz"
+    (tmp_path / "remote.json").write_text(json.dumps(entry))
+    first = ganzoo.from_pretrained(tmp_path / "remote.json").generate(4, seed=1)
+    np.testing.assert_array_equal(first, ganzoo.from_pretrained("tiny_dcgan").generate(4, seed=1))
+    ganzoo.from_pretrained(tmp_path / "remote.json")
+    assert len(requests) == 1  # cached after the first download
+    assert len(list((tmp_path / "cache" / "zoo").glob("*.npz"))) == 1
+    entry["weights"]["sha256"] = "0" * 64
+    (tmp_path / "wrong.json").write_text(json.dumps(entry))
+    with pytest.raises(ModelNotFound, match="cannot fetch its weights"):
+        ganzoo.from_pretrained(tmp_path / "wrong.json")
+
+
+def test_the_readme_table_is_generated_from_the_entries(published):
+    _, zoo_dir, readme = published
+    text = readme.read_text()
+    assert text.startswith("# a project") and text.endswith("\n\nmore text\n") and "old" not in text
+    assert zoo_table(zoo_dir) in text and text.count("| `tiny_dcgan") == 2
+    update_readme(readme, zoo_dir)
+    assert readme.read_text() == text  # regenerating changes nothing
+
+
+# ------------------------------------------------------------------------------ the shipped zoo
+SHIPPED = sorted(p.stem for p in (zoo.PACKAGE_ZOO / "entries").glob("*.json"))
+
+
+def test_the_readme_shows_the_shipped_zoo_as_its_entries_say():
+    readme = (REPO / "README.md").read_text()
+    block = readme.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0].strip()
+    assert block == zoo_table(zoo.PACKAGE_ZOO)
+
+
+def test_shipped_weights_stay_within_the_budget():
+    total = sum(p.stat().st_size for p in (zoo.PACKAGE_ZOO / "weights").glob("*.npz"))
+    assert total < 40 * 2**20, f"{total / 2**20:.1f} MiB of zoo weights"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_entry_loads_with_its_hash_and_card(name, monkeypatch):
+    monkeypatch.delenv("GANZOO_ZOO_DIR", raising=False)  # the package's own zoo
+    entry = zoo.load_entry(name)
+    model = ganzoo.from_pretrained(name)
+    assert model.registry_name == entry["model"] and zoo.card_path(name).is_file()
+    assert load_recipe_text_ok(entry["recipe"])
+
+
+def load_recipe_text_ok(text: str) -> bool:
+    from ganzoo.recipes import tomllib
+
+    return bool(tomllib.loads(text)["model"]["name"])
+
