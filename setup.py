@@ -17,7 +17,7 @@ setup(
     # The zoo's entries, weights and model cards ship in the wheel (ganzoo/zoo/).
     package_data={"ganzoo": ["py.typed"], "ganzoo.zoo": ["entries/*.json", "weights/*.npz", "cards/*.md", "cards/*.png"]},
     license="Apache-2.0",
-    python_requires=">=3.10",
+    python_requires=">=3.11",  # keras 3.15, scipy, numpy and pillow need 3.11 (tests/test_packaging.py)
     # Everything a default code path imports (tests/test_packaging.py checks it against the code).
     install_requires=[
         *([] if GPU else [f"tensorflow-cpu=={TENSORFLOW}"]),
@@ -29,7 +29,6 @@ setup(
         "numpy",
         "scipy",  # FID's matrix square root, SSIM's filtering
         "pillow",  # reading user images (upscale, translate, evaluate-sr)
-        "tomli; python_version < '3.11'",  # recipes: tomllib's backport
     ],
     extras_require={
         # ptxas before CUDA 12.6.3 can miscompile XLA code on Hopper GPUs (XLA warns about it).

@@ -1,4 +1,4 @@
-"""Recipes: TOML files read with `tomllib` (`tomli` on Python 3.10) into frozen dataclasses.
+"""Recipes: TOML files read with `tomllib` into frozen dataclasses.
 
 Every key is checked: an unknown key, a wrong type or a missing file gives a one-line
 `RecipeError` naming the key. `--set train.batch_size=32` style overrides are applied to the
@@ -10,18 +10,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import sys
+import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ganzoo.errors import GanzooError, RecipeError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # Python 3.10: the same parser, published as tomli
-    import tomli as tomllib
 
 
 @dataclass(frozen=True)

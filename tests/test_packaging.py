@@ -77,3 +77,21 @@ def test_optional_modules_fail_with_a_line_naming_their_extra():
             text = path.read_text()
             if re.search(rf"^\s*(from|import) {module}\b", text, re.M):
                 assert f"ganzoo[{extra}]" in text, f"{path} imports {module} without naming the extra 'ganzoo[{extra}]'"
+
+
+def minimum_python(specifier: str | None) -> tuple[int, ...]:
+    found = re.search(r">=\s*(\d+(?:\.\d+)*)", specifier or "")
+    return tuple(int(part) for part in found.group(1).split(".")) if found else (3,)
+
+
+def test_python_requires_is_as_strict_as_the_dependencies():
+    """setup.py's python_requires must not promise a Python that a dependency refuses (keras 3.15
+    needs 3.11: on 3.10 pip would stop at it)."""
+    required, _ = requirements()
+    ours = minimum_python(importlib.metadata.metadata("ganzoo").get("Requires-Python"))
+    for name in required:
+        try:
+            theirs = minimum_python(importlib.metadata.metadata(name).get("Requires-Python"))
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        assert ours >= theirs, f"ganzoo says Python >= {ours}, {name} needs >= {theirs}"
