@@ -19,3 +19,8 @@ class TrainingDiverged(GanzooError):
 
 class ModelNotFound(GanzooError):
     """An unknown model name or preset, or a run directory without a model."""
+
+
+class TrainingFailed(GanzooError):
+    """Training could not go on (a full disk, a run held by another process); the run's last
+    good checkpoint stays restorable."""

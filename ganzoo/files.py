@@ -5,8 +5,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Iterator
+
+from ganzoo.errors import GanzooError
+
+SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 @contextlib.contextmanager
@@ -39,3 +44,18 @@ def file_sha256(path: str | Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def check_name(what: str, name: str) -> str:
+    """`name` if it is one safe path component (it names a folder or file ganzoo creates): letters,
+    digits, '_', '.' and '-', not starting with '.' or '-' ('..' would leave the parent folder)."""
+    if not isinstance(name, str) or not SAFE_NAME.fullmatch(name):
+        raise GanzooError(f"{what} {name!r} must be one path component of letters, digits, '_', '.' and '-' "
+                          "that does not start with '.' or '-'")
+    return name
+
+
+def safe_name(text: str, default: str) -> str:
+    """`text` made into a name check_name accepts (other characters become '_')."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", text).lstrip(".-")
+    return name or default

@@ -61,6 +61,8 @@ class OptimizerSection:
         optimizer_class = classes.get(self.name.lower())
         if optimizer_class is None or optimizer_class is keras.optimizers.Optimizer:
             raise RecipeError(f"{key}: unknown optimizer {self.name!r}")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise RecipeError(f"{key}.learning_rate must be a finite number > 0, got {self.learning_rate}")
         try:
             self.learning_rate_schedule(1)
         except ValueError as error:
@@ -222,6 +224,10 @@ def validate(recipe: Recipe) -> Recipe:
         raise RecipeError(f"data.source: {error}") from None
     if kind in ("folder", "zip", "npz") and not Path(target).exists():
         raise RecipeError(f"data.source: {target} does not exist")
+    if kind == "folder" and not Path(target).is_dir():
+        raise RecipeError(f"data.source: {target} is a file, not a folder (a zip of images is zip:FILE)")
+    if kind in ("zip", "npz") and not Path(target).is_file():
+        raise RecipeError(f"data.source: {target} is a folder, not a {kind} file (a folder of images is folder:DIR)")
     for key, check in (("train.updates", lambda: get_model_class(recipe.model.name).check_updates(train.updates)),
                        ("train.seed", lambda: check_noise_seed(train.seed))):
         try:
@@ -231,6 +237,8 @@ def validate(recipe: Recipe) -> Recipe:
     for key in ("steps", "batch_size", "steps_per_epoch", "d_steps", "steps_per_execution"):
         if getattr(train, key) < 1:
             raise RecipeError(f"train.{key} must be at least 1")
+    if not (math.isfinite(train.gp_weight) and train.gp_weight >= 0):
+        raise RecipeError(f"train.gp_weight must be a finite number >= 0, got {train.gp_weight}")
     check_choice("train.strategy", train.strategy, STRATEGIES)
     if isinstance(train.jit_compile, str) and train.jit_compile != "auto":
         raise RecipeError(f"train.jit_compile must be true, false or \"auto\", got {train.jit_compile!r}")
@@ -269,9 +277,16 @@ def validate_evaluation(section: EvaluationSection) -> None:
 
 
 def recipe_from_dict(raw: dict, name: str = "") -> Recipe:
+    """`name` (the file's stem, made safe) names the recipe unless the recipe names itself."""
+    from ganzoo.files import check_name, safe_name
+
     recipe = _build(Recipe, raw, "")
     if not recipe.name:
-        recipe = dataclasses.replace(recipe, name=name or "recipe")
+        recipe = dataclasses.replace(recipe, name=safe_name(name, "recipe"))
+    try:
+        check_name("the recipe name", recipe.name)  # it names the run directories
+    except GanzooError as error:
+        raise RecipeError(f"name: {error}") from None
     return validate(recipe)
 
 
@@ -284,6 +299,32 @@ def load_recipe(path: str | Path, assignments: list[str] | None = None) -> Recip
     except tomllib.TOMLDecodeError as error:
         raise RecipeError(f"recipe {path} is not valid TOML: {error}") from None
     return recipe_from_dict(apply_overrides(raw, assignments or []), name=path.stem)
+
+
+# ------------------------------------------------------------------ resuming
+# What a resumed run may change in its recipe.toml (everything else would make it another run).
+ADJUSTABLE = ("train.steps", "optimizer.generator.learning_rate", "optimizer.discriminator.learning_rate",
+              "description", "logging.*", "checkpoint.*", "evaluation.*")
+
+
+def adjustable(key: str) -> bool:
+    return any(key == a or (a.endswith(".*") and key.startswith(a[:-1])) for a in ADJUSTABLE)
+
+
+def _flat(data: dict, prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and key not in ("overrides", "options"):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat
+
+
+def recipe_changes(before: Recipe, after: Recipe) -> dict[str, tuple[Any, Any]]:
+    """{key: (before, after)} for every value that differs."""
+    old, new = _flat(dataclasses.asdict(before)), _flat(dataclasses.asdict(after))
+    return {key: (old.get(key), new.get(key)) for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)}
 
 
 # ---------------------------------------------------------------------- writing

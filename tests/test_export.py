@@ -247,8 +247,11 @@ def test_export_cli_errors(tmp_path):
     tiny("dcgan").save(model_file)
     result = runner.invoke(main, ["export", str(model_file), "--tflite", "float32,int4"])
     assert result.exit_code == 1 and "unknown TFLite mode 'int4'" in result.output
-    result = runner.invoke(main, ["export", str(model_file), "--name", "bad name", "--base", str(tmp_path)])
-    assert result.exit_code == 1 and "may hold only letters" in result.output
+    for name in ("bad name", "..", ".", "../x", "-rf"):
+        result = runner.invoke(main, ["export", str(model_file), "--name", name, "--base", str(tmp_path / "base" / "sm")])
+        assert result.exit_code == 1 and "must be one path component" in result.output, (name, result.output)
+    # Nothing was written outside --base (or inside it): no folder, no models.config entry.
+    assert not (tmp_path / "base").exists() and not (tmp_path / "models.config").exists()
 
 
 def test_bench_export_prints_its_table():

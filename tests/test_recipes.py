@@ -31,6 +31,16 @@ def test_shipped_recipes_load_and_round_trip(path, tmp_path):
     assert load_recipe(copy) == recipe
 
 
+def test_recipe_names_are_one_safe_path_component(tmp_path):
+    """A recipe's name names its run directories: '..' or a slash would put them elsewhere."""
+    for bad in ("../../..", "a/b", ".hidden", "-x"):
+        with pytest.raises(RecipeError, match="name: the recipe name .* must be one path component"):
+            recipe_from_dict(dict(minimal(), name=bad), name="x")
+    odd = tmp_path / "my recipe (v2).toml"
+    odd.write_text(recipe_to_toml(recipe_from_dict(minimal(), name="x")).replace('name = "x"\n', ""))
+    assert load_recipe(odd).name == "my_recipe_v2_"  # a file's stem, made safe
+
+
 def test_required_recipes_ship():
     assert {"vanilla_mnist", "dcgan_mnist", "dcgan_fashion_mnist"} <= {p.stem for p in RECIPES}
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ganzoo.errors import GanzooError
+from ganzoo.files import check_name
 from ganzoo.tasks import task_of
 
 REFERENCE_FILE = "ganzoo_reference.npz"  # Keras outputs for verify-export, in assets.extra/
@@ -38,9 +39,7 @@ def export_saved_model(model, base: str | Path = "saved_models", name: str | Non
     import ganzoo
     from ganzoo.export.serving import write_warmup_requests
 
-    name = name or model.registry_name
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name or ""):
-        raise GanzooError(f"export name {name!r} may hold only letters, digits, '_', '.' and '-'")
+    name = check_name("the export name", name or model.registry_name)
     task = task_of(model)
     model_dir = Path(base) / name
     model_dir.mkdir(parents=True, exist_ok=True)

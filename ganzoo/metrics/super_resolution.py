@@ -30,6 +30,8 @@ def read_rgb(path: Path) -> np.ndarray:
     try:
         with Image.open(path) as image:
             return np.array(image.convert("RGB"))
+    except Image.DecompressionBombError as error:  # more pixels than PIL decodes (2 x 89.5 million)
+        raise DataError(f"{path} is too large to read: {error}") from None
     except (OSError, UnidentifiedImageError) as error:
         raise DataError(f"cannot read image {path}: {error}") from None
 

@@ -75,23 +75,26 @@ class NanGuard(keras.callbacks.Callback):
 
 
 class CheckpointSaver(keras.callbacks.Callback):
-    """Saves a tf.train checkpoint every N epochs and at the end, only when the logs are
-    finite. TF writes the data files first and then atomically replaces the `checkpoint`
-    index, so a killed process leaves the previous checkpoint as the latest."""
+    """Saves a checkpoint (with its sha256 manifest and the recipe; training/checkpoints.py) every
+    N epochs and at the end, only when the logs are finite and the step is not the one restored
+    or saved last."""
 
-    def __init__(self, manager: tf.train.CheckpointManager, every_epochs: int, guard: NanGuard):
+    def __init__(self, manager: tf.train.CheckpointManager, every_epochs: int, guard: NanGuard, start_step: int = 0,
+                 recipe_text: str | None = None, run_dir: Path | None = None):
         super().__init__()
         self.manager = manager
         self.every_epochs = every_epochs
         self.guard = guard
+        self.saved_step = start_step
+        self.recipe_text, self.run_dir = recipe_text, run_dir
 
     def save(self) -> None:
-        step = model_step(self.model)
-        if self.guard.bad_step is None and self.manager.latest_checkpoint != self._path(step):
-            self.manager.save(checkpoint_number=step)
+        from ganzoo.training import checkpoints
 
-    def _path(self, step: int) -> str:
-        return str(Path(self.manager.directory) / f"ckpt-{step}")  # the manager's default naming
+        step = model_step(self.model)
+        if self.guard.bad_step is None and step != self.saved_step:
+            checkpoints.save(self.manager, step, self.recipe_text, self.run_dir)
+            self.saved_step = step
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_epochs == 0 and finite(logs):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import socket
 from pathlib import Path
+
+from ganzoo.errors import GanzooError
 
 RECIPE_FILE = "recipe.toml"
 MODEL_FILE = "model.keras"
@@ -15,6 +19,7 @@ HISTORY_FILE = "history.jsonl"
 SAMPLES_FILE = "samples.png"
 RUN_LOG = "run.log"  # one block per start: strategy, replicas, devices, host
 METRICS_FILE = "metrics.jsonl"  # one line per evaluation, with its protocol
+LOCK_FILE = ".lock"  # held by the process training the run (who it is, inside)
 _RUN_NAME = re.compile(r"^(\d{5})-")
 
 
@@ -31,6 +36,25 @@ def new_run_dir(out: str | Path, recipe_name: str) -> Path:
             continue
         point_latest(out, run_dir)
         return run_dir
+
+
+def remove_if_empty(run_dir: Path) -> bool:
+    """Removes a run that ended before writing a checkpoint or a model (so it holds nothing to
+    resume or use: its recipe, and perhaps the start of its logs); `latest` then points at the
+    newest run that remains. Returns whether it was removed."""
+    import shutil
+
+    run_dir = Path(run_dir)
+    if (run_dir / MODEL_FILE).exists() or any((run_dir / CHECKPOINT_DIR).glob("ckpt-*")):
+        return False
+    shutil.rmtree(run_dir, ignore_errors=True)
+    out = run_dir.parent
+    remaining = sorted(p for p in out.iterdir() if _RUN_NAME.match(p.name) and p.is_dir())
+    if remaining:
+        point_latest(out, remaining[-1])
+    elif (out / "latest").is_symlink():
+        (out / "latest").unlink()
+    return True
 
 
 def point_latest(out: Path, run_dir: Path) -> None:
@@ -51,3 +75,30 @@ def append_result(run_dir: Path, result: dict) -> None:
         f.write(json.dumps(result) + "\n")
         f.flush()
         os.fsync(f.fileno())
+
+
+@contextlib.contextmanager
+def locked(run_dir: Path):
+    """Holds an exclusive OS lock on the run while a process trains it: a second `ganzoo train`
+    on the same run directory stops with a line naming the holder instead of writing the same
+    checkpoints. The OS drops the lock when the holder exits, however it ends (SIGKILL too)."""
+    try:
+        import fcntl
+    except ImportError:  # no POSIX locks (Windows): runs are not guarded
+        yield
+        return
+    path = Path(run_dir) / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 256, 0).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise GanzooError(f"{run_dir} is being trained by {holder}; wait for it to end or train another run directory") from None
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"process {os.getpid()} on {socket.gethostname()}".encode(), 0)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

@@ -20,14 +20,14 @@ from typing import Iterable
 import keras
 import tensorflow as tf
 
-from ganzoo.errors import ModelNotFound, RecipeError, TrainingDiverged
+from ganzoo.errors import ModelNotFound, RecipeError, TrainingDiverged, TrainingFailed
 from ganzoo.files import atomic_path, atomic_write_bytes
 from ganzoo.images import write_images
 from ganzoo.models import create_model, get_model_class
 from ganzoo.models.base import GAN
-from ganzoo.recipes import OptimizerSection, Recipe, load_recipe, recipe_to_toml
+from ganzoo.recipes import ADJUSTABLE, OptimizerSection, Recipe, adjustable, load_recipe, recipe_changes, recipe_to_toml
 from ganzoo.tasks import task_of
-from ganzoo.training import runs
+from ganzoo.training import checkpoints, runs
 from ganzoo.training.callbacks import (
     CheckpointSaver,
     NanGuard,
@@ -73,7 +73,11 @@ def build_model(recipe: Recipe, strategy: tf.distribute.Strategy | None = None,
     strategy = strategy or tf.distribute.get_strategy()
     settings = settings or execution_settings(recipe, strategy)
     with strategy.scope(), dtype_policy(recipe.train.mixed_precision):
-        model = create_model(recipe.model.name, recipe.model.preset, **recipe.model.overrides)
+        try:
+            model = create_model(recipe.model.name, recipe.model.preset, **recipe.model.overrides)
+        except (ValueError, TypeError) as error:  # a value its constructor (or a Keras layer) refuses
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise RecipeError(f"model.overrides: {recipe.model.name} cannot be built with {recipe.model.overrides}: {first}") from None
         model.compile(
             g_optimizer=build_optimizer(recipe.optimizer.generator, "optimizer.generator", recipe.train.steps),
             d_optimizer=build_optimizer(recipe.optimizer.discriminator, "optimizer.discriminator", recipe.train.steps),
@@ -109,16 +113,10 @@ def dtype_policy(name: str):
         keras.config.set_dtype_policy(previous)
 
 
-def checkpoint_manager(model: GAN, run_dir: Path, keep: int = 3) -> tf.train.CheckpointManager:
-    checkpoint = tf.train.Checkpoint(**model.checkpoint_objects())
-    return tf.train.CheckpointManager(checkpoint, str(run_dir / runs.CHECKPOINT_DIR), max_to_keep=keep)
-
-
 def restore_latest(model: GAN, run_dir: Path) -> int:
-    """Restores the newest complete checkpoint of a run; returns its step (0 when none)."""
-    manager = checkpoint_manager(model, run_dir)
-    if manager.latest_checkpoint:
-        manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    """Restores the newest intact checkpoint of a run (damaged ones are skipped with a line);
+    returns its step (0 when none)."""
+    checkpoints.restore_newest_intact(model, run_dir / runs.CHECKPOINT_DIR)
     return model_step(model)
 
 
@@ -147,6 +145,11 @@ def train(
                               "every worker sees")
         run_dir = runs.new_run_dir(out, recipe.name)
         atomic_write_bytes(run_dir / runs.RECIPE_FILE, recipe_to_toml(recipe).encode())
+        try:
+            return _run(recipe, strategy_name, run_dir, callbacks, verbose)
+        except BaseException:
+            runs.remove_if_empty(run_dir)  # failed before its first checkpoint: nothing to resume
+            raise
     else:
         run_dir = Path(run_dir)
         if not multi_worker or task_identity()[0]:
@@ -190,7 +193,14 @@ def _run(recipe: Recipe, strategy_name: str, run_dir: Path, extra_callbacks: Ite
     strategy = select_strategy(strategy_name)  # first: multi-worker collectives need it
     write_dir = run_dir if is_chief else worker_scratch_dir(run_dir, worker)
     try:
-        return _train_in_strategy(recipe, strategy_name, strategy, run_dir, write_dir, worker, extra_callbacks, verbose)
+        with runs.locked(run_dir) if is_chief else contextlib.nullcontext():
+            return _train_in_strategy(recipe, strategy_name, strategy, run_dir, write_dir, worker, extra_callbacks, verbose)
+    except Exception as error:
+        if not checkpoints.out_of_space(error) or isinstance(error, TrainingFailed):
+            raise
+        saved = checkpoints.checkpoints_newest_first(write_dir / runs.CHECKPOINT_DIR)
+        raise TrainingFailed(f"no space left on the device writing to {write_dir}; the last good checkpoint is "
+                             f"{saved[0].name if saved else 'none'}, which stays restorable") from None
     finally:
         if not is_chief:
             shutil.rmtree(write_dir, ignore_errors=True)
@@ -212,8 +222,9 @@ def _train_in_strategy(recipe, strategy_name: str, strategy, run_dir: Path, writ
     keras.utils.set_random_seed(recipe.train.seed)
     settings = execution_settings(recipe, strategy)
     model = build_model(recipe, strategy, settings)
-    manager = checkpoint_manager(model, write_dir, recipe.checkpoint.keep if is_chief else 1)
+    manager = checkpoints.manager(model, write_dir / runs.CHECKPOINT_DIR, recipe.checkpoint.keep if is_chief else 1)
     step = restore_latest(model, run_dir)
+    changes = apply_recipe_changes(recipe, model, run_dir) if step else {}
     if step == 0 and recipe.model.init_generator:
         # A new run that starts from another run's generator (SRGAN from its SRResNet pre-training).
         model.generator.set_weights(load_trained_model(recipe.model.init_generator).generator.get_weights())
@@ -242,7 +253,10 @@ def _train_in_strategy(recipe, strategy_name: str, strategy, run_dir: Path, writ
             "host": f"{platform.node()} ({worker})",
             "devices": describe_devices(),
         }
-        callbacks = [guard, StopAtStep(total), CheckpointSaver(manager, recipe.checkpoint.every_epochs, guard)]
+        if changes:
+            header["recipe changes applied"] = ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changes.items())
+        callbacks = [guard, StopAtStep(total), CheckpointSaver(manager, recipe.checkpoint.every_epochs, guard, step,
+                                                               recipe_to_toml(recipe), run_dir)]
         if is_chief:
             callbacks.append(
                 TrainingLogger(
@@ -268,15 +282,35 @@ def _train_in_strategy(recipe, strategy_name: str, strategy, run_dir: Path, writ
         )
         if guard.bad_step is not None:
             values = ", ".join(f"{k}={v:.4g}" for k, v in guard.bad_logs.items())
-            raise TrainingDiverged(
-                f"training stopped at step {guard.bad_step}: non-finite loss ({values}); "
-                f"the last good checkpoint is {manager.latest_checkpoint or 'none (no checkpoint was written)'}"
-            )
+            saved = checkpoints.checkpoints_newest_first(write_dir / runs.CHECKPOINT_DIR)
+            raise TrainingDiverged(f"training stopped at step {guard.bad_step}: non-finite loss ({values}); the last good "
+                                   f"checkpoint is {saved[0] if saved else 'none (no checkpoint was written)'}")
     save_model(model, write_dir / runs.MODEL_FILE)
     if is_chief:
         write_images(run_dir / runs.SAMPLES_FILE, *panels(64)["samples"])
         write_model_card(run_dir)
     return run_dir
+
+
+def apply_recipe_changes(recipe: Recipe, model: GAN, run_dir: Path) -> dict:
+    """What the run's recipe changed since its newest checkpoint was written: the steps, learning
+    rates and the logging, checkpoint and evaluation tables are applied (a learning rate the
+    checkpoint restored is replaced by the recipe's); any other change is refused with the key."""
+    applied = run_dir / runs.CHECKPOINT_DIR / checkpoints.APPLIED_RECIPE
+    if not applied.is_file():
+        return {}
+    changes = recipe_changes(load_recipe(applied), recipe)
+    refused = [key for key in changes if not adjustable(key)]
+    if refused:
+        key = refused[0]
+        raise RecipeError(f"{key} changed in {run_dir / runs.RECIPE_FILE} since the run's last checkpoint "
+                          f"({changes[key][0]!r} -> {changes[key][1]!r}); a resume can change {', '.join(ADJUSTABLE)}: "
+                          "train another run for the rest")
+    for role, optimizer in (("generator", model.g_optimizer), ("discriminator", model.d_optimizer)):
+        section = getattr(recipe.optimizer, role)
+        if f"optimizer.{role}.learning_rate" in changes and section.decay == "constant":
+            optimizer.learning_rate.assign(section.learning_rate)  # else the checkpoint's value stays
+    return changes
 
 
 def periodic_evaluation(recipe: Recipe, model: GAN, run_dir: Path) -> PeriodicEvaluation:
@@ -310,6 +344,18 @@ def save_model(model: GAN, path: Path) -> None:
         model.save(tmp)
 
 
+def load_keras_file(path: Path) -> GAN:
+    """A ganzoo model saved as `.keras`; a file that is not one is a one-line error."""
+    try:
+        model = keras.saving.load_model(path)
+    except Exception as error:  # noqa: BLE001 - zip, h5, JSON and Keras errors come in many types
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelNotFound(f"{path} is not a readable .keras file ({first[:200]})") from None
+    if not isinstance(model, GAN):
+        raise ModelNotFound(f"{path} holds a Keras {type(model).__name__}, not a ganzoo model")
+    return model
+
+
 def load_trained_model(path: str | Path) -> GAN:
     """Where every command finds its model: `zoo:NAME` (a zoo entry), a `.keras` file, or a run
     directory (its model.keras, else its latest checkpoint)."""
@@ -330,4 +376,4 @@ def load_trained_model(path: str | Path) -> GAN:
             raise ModelNotFound(f"{path} is neither a run directory nor a .keras file (nor zoo:NAME)")
     if not path.is_file() or path.suffix != ".keras":
         raise ModelNotFound(f"{path} is neither a run directory nor a .keras file (nor zoo:NAME)")
-    return keras.saving.load_model(path)
+    return load_keras_file(path)
