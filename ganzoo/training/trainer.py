@@ -25,7 +25,15 @@ from ganzoo.files import atomic_path, atomic_write_bytes
 from ganzoo.images import write_images
 from ganzoo.models import create_model, get_model_class
 from ganzoo.models.base import GAN
-from ganzoo.recipes import ADJUSTABLE, OptimizerSection, Recipe, adjustable, load_recipe, recipe_changes, recipe_to_toml
+from ganzoo.recipes import (
+    ADJUSTABLE,
+    OptimizerSection,
+    Recipe,
+    adjustable,
+    load_recipe,
+    recipe_changes,
+    recipe_to_toml,
+)
 from ganzoo.tasks import task_of
 from ganzoo.training import checkpoints, runs
 from ganzoo.training.callbacks import (
