@@ -85,7 +85,8 @@ def train(recipe, assignments, max_steps, out, resume_dir, run_dir) -> None:
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--label", type=int, help="Conditional models: the class of every sample (default: classes in turn).")
 @click.option("--truncation", type=click.FloatRange(0, 1), help="Style models: truncation psi (1 = none, 0 = the average image).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="A .png grid or a .npz of uint8 images.")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="A .png grid, a .npz of uint8 images, or a folder (one PNG per image); any --num streams to the last two.")
 @one_line_errors
 def sample(source, num, seed, label, truncation, out) -> None:
     """Generate images from SOURCE (a run directory, a .keras file or zoo:NAME)."""

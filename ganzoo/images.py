@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 
 import numpy as np
 
+from ganzoo.errors import GanzooError
 from ganzoo.files import atomic_path, atomic_write_bytes
 
 
@@ -52,6 +54,74 @@ def encode_png(image: np.ndarray) -> bytes:
     import tensorflow as tf
 
     return tf.io.encode_png(image).numpy()
+
+
+MAX_GRID = 4096  # images in one PNG grid; more go to a .npz or a folder of PNGs
+
+
+class NpzWriter:
+    """A `.npz` written array by array, each in chunks, so that memory stays bounded by a chunk
+    whatever the array's size: `with NpzWriter(path) as npz: with npz.array("images", shape,
+    np.uint8) as write: write(chunk); ...`. np.load reads it like any `.npz`; the file appears
+    whole or not at all (atomic_path)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __enter__(self) -> "NpzWriter":
+        import zipfile
+
+        self._atomic = atomic_path(self.path)
+        self._zip = zipfile.ZipFile(self._atomic.__enter__(), "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._zip.close()
+        self._atomic.__exit__(*exc)
+
+    @contextlib.contextmanager
+    def array(self, name: str, shape: tuple, dtype):
+        dtype = np.dtype(dtype)
+        written = 0
+        with self._zip.open(f"{name}.npy", "w", force_zip64=True) as member:
+            header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": tuple(shape)}
+            np.lib.format.write_array_header_2_0(member, header)
+
+            def write(chunk: np.ndarray) -> None:
+                nonlocal written
+                chunk = np.ascontiguousarray(chunk, dtype)
+                member.write(chunk.tobytes())
+                written += len(chunk)
+
+            yield write
+        if written != shape[0]:
+            raise ValueError(f"{name}: {written} rows written, the header says {shape[0]}")
+
+
+def write_image_stream(path: str | Path, chunks, count: int, image_shape, columns: int | None = None) -> Path:
+    """Images in [-1, 1] arriving in chunks (`count` in all) to a `.png` grid (at most MAX_GRID),
+    a `.npz` (uint8 `images` [count, H, W, C]), or a folder of PNGs (`path` without a suffix):
+    memory stays bounded by a chunk for the last two."""
+    path = Path(path)
+    if path.suffix == ".png":
+        if count > MAX_GRID:
+            raise GanzooError(f"a PNG grid holds at most {MAX_GRID} images, not {count}: write a .npz or a folder")
+        return write_images(path, np.concatenate(list(chunks)), columns)
+    if path.suffix not in ("", ".npz"):
+        raise GanzooError(f"the output must be a .png grid, a .npz file or a folder, got {path.name}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".npz":
+        with NpzWriter(path) as npz, npz.array("images", (count, *image_shape), np.uint8) as write:
+            for chunk in chunks:
+                write(to_uint8(chunk))
+        return path
+    path.mkdir(exist_ok=True)
+    digits, index = max(6, len(str(count - 1))), 0
+    for chunk in chunks:
+        for image in to_uint8(chunk):
+            atomic_write_bytes(path / f"{index:0{digits}d}.png", encode_png(image))
+            index += 1
+    return path
 
 
 def write_images(path: str | Path, images: np.ndarray, columns: int | None = None) -> Path:

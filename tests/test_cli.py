@@ -69,7 +69,7 @@ def test_sample_from_something_that_is_not_a_run(cli, tmp_path):
     one_line_error(cli.invoke(main, ["sample", str(tmp_path), "--out", str(tmp_path / "x.png")]),
                    "neither a run directory nor a .keras file")
     one_line_error(cli.invoke(main, ["sample", str(tmp_path), "--out", str(tmp_path / "x.jpg")]),
-                   "must be a .png or .npz file")
+                   "must be a .png grid, a .npz file or a folder")
 
 
 def test_help_and_list_answer_without_loading_tensorflow():

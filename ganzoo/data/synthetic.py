@@ -12,21 +12,27 @@ from pathlib import Path
 import numpy as np
 
 from ganzoo.errors import GanzooError
-from ganzoo.files import atomic_path
-from ganzoo.images import to_uint8
+from ganzoo.images import NpzWriter, to_uint8
 
 SYNTHETIC_FILE = "synthetic.npz"
 
 
-def synthesize(model, per_class: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """`per_class` images of every class: uint8 images and int32 labels, classes in blocks."""
+def synthetic_chunks(model, per_class: int, seed: int = 0):
+    """(uint8 images, int32 labels) of `per_class` images of every class, classes in blocks, a
+    latent chunk at a time (the images of `model.generate(N, seed, labels=<the blocks>)`)."""
     if not model.num_classes:
         raise GanzooError(f"{model.registry_name} is unconditional: synthesize needs a conditional model (cgan)")
     if per_class < 1:
         raise GanzooError(f"images per class must be at least 1, got {per_class}")
-    labels = np.repeat(np.arange(model.num_classes, dtype=np.int32), per_class)
-    images = model.generate(len(labels), seed=seed, labels=labels)
-    return to_uint8(images), labels
+    for start, latents in model.latent_chunks(model.num_classes * per_class, seed):
+        labels = ((start + np.arange(len(latents))) // per_class).astype(np.int32)
+        yield to_uint8(model.generate(latents, labels=labels)), labels
+
+
+def synthesize(model, per_class: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """All of `synthetic_chunks` in memory: (uint8 images, int32 labels)."""
+    images, labels = zip(*synthetic_chunks(model, per_class, seed))
+    return np.concatenate(images), np.concatenate(labels)
 
 
 def write_synthetic_dataset(model, per_class: int, out_dir: str | Path, seed: int = 0) -> Path:
@@ -35,7 +41,12 @@ def write_synthetic_dataset(model, per_class: int, out_dir: str | Path, seed: in
     path = out_dir / SYNTHETIC_FILE
     if path.exists():
         raise GanzooError(f"{path} exists; choose another folder (synthetic datasets are never overwritten)")
-    images, labels = synthesize(model, per_class, seed)
-    with atomic_path(path) as tmp:
-        np.savez_compressed(tmp, images=images, labels=labels)
+    count = model.num_classes * per_class
+    with NpzWriter(path) as npz:  # memory bounded by a chunk whatever per_class is
+        with npz.array("images", (count, *model.image_shape), np.uint8) as write:
+            for images, _ in synthetic_chunks(model, per_class, seed):
+                write(images)
+        with npz.array("labels", (count,), np.int32) as write:
+            for start in range(0, count, 1 << 20):
+                write((np.arange(start, min(count, start + (1 << 20))) // per_class).astype(np.int32))
     return path

@@ -21,7 +21,7 @@ Design decisions (each fixes a trap of Keras 3.15 / TensorFlow 2.21 that we meas
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, Iterator
 
 import keras
 import numpy as np
@@ -47,9 +47,17 @@ def default_optimizer() -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
 
 
-def latents_for_seed(num: int, latent_dim: int, seed: int) -> tf.Tensor:
-    """The latents that `generate(num, seed=seed)` and the exported `sample` signature use."""
-    seed_pair = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
+# Samples are drawn in chunks: the latents of samples [k * SAMPLE_CHUNK, (k + 1) * SAMPLE_CHUNK) of a
+# seed come from the seed pair (seed, k), so any number of samples streams in bounded memory, and
+# the first SAMPLE_CHUNK are what the exported `sample` signature (at most 1024 per request) draws.
+SAMPLE_CHUNK = 1024
+
+
+def latents_for_seed(num: int, latent_dim: int, seed: int, chunk: int = 0) -> tf.Tensor:
+    """The first `num` (<= SAMPLE_CHUNK) latents of chunk `chunk` of `seed`: what `generate(num,
+    seed=seed)` and the exported `sample` signature use (a stateless draw is a prefix of a longer
+    one: 3 latents are the first 3 of 1024)."""
+    seed_pair = tf.stack([tf.cast(seed, tf.int64), tf.cast(chunk, tf.int64)])
     return tf.random.stateless_normal([num, latent_dim], seed=seed_pair)
 
 
@@ -438,21 +446,31 @@ class LatentGAN(GAN):
 
     # ------------------------------------------------------------- inference
     def sample_latents(self, num: int, seed: int | None = None) -> np.ndarray:
-        if seed is None:
-            seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
-        return latents_for_seed(num, self.latent_dim, seed).numpy()
+        """`num` latents of `seed` (a random seed when None), chunk by chunk (SAMPLE_CHUNK)."""
+        seed = random_seed() if seed is None else seed
+        return np.concatenate([latents for _, latents in self.latent_chunks(num, seed)] or
+                              [np.zeros((0, self.latent_dim), np.float32)])
 
-    def check_labels(self, labels, count: int) -> np.ndarray | None:
-        """Labels for `count` samples: None for unconditional models; for conditional ones an int
-        (every sample of that class), an array, or None (classes in turn: 0, 1, ..., K-1, 0, ...)."""
+    def latent_chunks(self, num: int, seed: int) -> Iterator[tuple[int, np.ndarray]]:
+        """(offset, latents) for samples 0 .. num-1 of `seed`, SAMPLE_CHUNK at a time."""
+        for start in range(0, num, SAMPLE_CHUNK):
+            yield start, latents_for_seed(min(SAMPLE_CHUNK, num - start), self.latent_dim, seed, start // SAMPLE_CHUNK).numpy()
+
+    def check_labels(self, labels, count: int, offset: int = 0) -> np.ndarray | None:
+        """Labels for `count` samples (starting at sample `offset`): None for unconditional models;
+        for conditional ones an int (every sample of that class), an array, or None (classes in turn:
+        0, 1, ..., K-1, 0, ... from sample 0)."""
         if not self.num_classes:
             if labels is not None:
                 raise ValueError(f"{type(self).__name__} is unconditional: it takes no labels")
             return None
         if labels is None:
-            labels = np.arange(count) % self.num_classes
-        labels = np.broadcast_to(np.asarray(labels, np.int32), (count,))
-        if labels.min() < 0 or labels.max() >= self.num_classes:
+            labels = (offset + np.arange(count)) % self.num_classes
+        labels = np.asarray(labels, np.int32)
+        labels = np.broadcast_to(labels, (count,)) if labels.ndim == 0 else labels[offset : offset + count]
+        if len(labels) != count:
+            raise ValueError(f"labels must be one class or one per sample ({offset + count}), got {len(labels) + offset}")
+        if len(labels) and (labels.min() < 0 or labels.max() >= self.num_classes):
             raise ValueError(f"labels must be in [0, {self.num_classes}), got {labels.min()}..{labels.max()}")
         return labels
 
@@ -465,15 +483,36 @@ class LatentGAN(GAN):
             raise ValueError(f"latents must have shape [N, {self.latent_dim}], got {latents.shape}")
         return latents
 
-    def generate(self, num_or_latents, seed: int | None = None, labels=None, batch_size: int = 256) -> np.ndarray:
+    def generate(self, num_or_latents, seed: int | None = None, labels=None, batch_size: int = 256, **options) -> np.ndarray:
         """Images in [-1, 1], shape [N, H, W, C], from the EMA generator when there is one. An int
         draws that many latents from `seed` (the same seed gives the same images); an array is
         used as the latents. Conditional models take `labels` (see `check_labels`)."""
-        latents = self.latents_from(num_or_latents, seed)
-        labels = self.check_labels(labels, len(latents))
-        chunks = []
-        for i in range(0, len(latents), batch_size):
-            batch_labels = None if labels is None else labels[i : i + batch_size]
-            fake = self.generate_fake(latents[i : i + batch_size], batch_labels, False, self.sampling_generator)
-            chunks.append(ops.convert_to_numpy(fake))
-        return np.concatenate(chunks).astype("float32")
+        chunks = list(self.iter_generate(num_or_latents, seed, labels, batch_size, **options))
+        return np.concatenate(chunks).astype("float32") if chunks else np.zeros((0, *self.image_shape), np.float32)
+
+    def iter_generate(self, num_or_latents, seed: int | None = None, labels=None, batch_size: int = 256,
+                      **options) -> Iterator[np.ndarray]:
+        """`generate` a batch at a time: memory stays bounded by a batch whatever the count."""
+        if isinstance(num_or_latents, (int, np.integer)):
+            seed = random_seed() if seed is None else seed
+            chunks = self.latent_chunks(int(num_or_latents), seed)
+        else:
+            chunks = [(0, self.latents_from(num_or_latents))]
+        self.check_labels(labels, 0)  # an unconditional model given labels fails before any work
+        for start, latents in chunks:
+            for i in range(0, len(latents), batch_size):
+                batch = latents[i : i + batch_size]
+                batch_labels = self.check_labels(labels, len(batch), start + i) if self.num_classes else None
+                yield self.generate_batch(batch, batch_labels, start + i, seed, **options)
+
+    def generate_batch(self, latents, labels, offset: int, seed: int | None, **options) -> np.ndarray:
+        """One batch of images; `offset` is its first sample's index (models whose sampling draws
+        more than latents seed those draws with it)."""
+        if options:
+            raise TypeError(f"{type(self).__name__}.generate takes no {', '.join(options)}")
+        return ops.convert_to_numpy(self.generate_fake(latents, labels, False, self.sampling_generator)).astype("float32")
+
+
+def random_seed() -> int:
+    """A fresh seed in [0, 2^63) for `generate` without one."""
+    return int(np.random.SeedSequence().generate_state(1)[0] >> 1)

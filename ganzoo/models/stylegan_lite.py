@@ -361,18 +361,14 @@ class StyleGANLite(LatentGAN):
                  truncation_psi: float = 1.0, noise_mode: str = "const") -> np.ndarray:
         """Images in [-1, 1]; truncation_psi < 1 trades variety for typicality (0: the average
         image for every latent); noise_mode "random" draws the noise maps from `seed` too."""
+        return super().generate(num_or_latents, seed, labels, batch_size, truncation_psi=truncation_psi, noise_mode=noise_mode)
+
+    def generate_batch(self, latents, labels, offset: int, seed: int | None, truncation_psi: float = 1.0,
+                       noise_mode: str = "const") -> np.ndarray:
         if truncation_psi == 1.0 and noise_mode == "const":
-            return super().generate(num_or_latents, seed, labels, batch_size)  # the exported generator, exactly
-        if isinstance(num_or_latents, (int, np.integer)) and seed is None:
-            seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)  # random noise maps follow it
-        latents = self.latents_from(num_or_latents, seed)
-        self.check_labels(labels, len(latents))
-        chunks = []
-        for i in range(0, len(latents), batch_size):
-            w = self.mapped(latents[i : i + batch_size], truncation_psi)
-            ws = broadcast_ws(w, self.num_ws)
-            chunks.append(self.synthesize(ws, noise_mode, (seed or 0) + i))
-        return np.concatenate(chunks)
+            return super().generate_batch(latents, labels, offset, seed)  # the exported generator, exactly
+        ws = broadcast_ws(self.mapped(latents, truncation_psi), self.num_ws)
+        return self.synthesize(ws, noise_mode, (seed or 0) + offset)  # random noise maps follow the seed
 
     def style_mix(self, row_seeds, column_seeds, crossover: int = 3, truncation_psi: float = 1.0) -> tuple[np.ndarray, int]:
         """A (rows + 1) x (columns + 1) grid: the top row the column seeds' images, the left column
