@@ -76,6 +76,13 @@ def test_saved_model_cli_lists_the_signatures(exported):
     assert "tag-set: 'serve'" in out.replace('"', "'") or "serve" in out
     for name in ("latent", "seed", "num_samples", "png_bytes", "images") + (("label",) if exported[0].num_classes else ()):
         assert f"['{name}']" in out
+    # Clients (and TF Serving's metadata endpoint) see every input's shape: no unknown_rank.
+    generate = out.split("signature_def['generate']")[1].split("signature_def[")[0]
+    assert f"shape: (-1, {exported[0].latent_dim})" in generate
+    ours = [out.split(f"signature_def['{name}']")[1].split("signature_def[")[0] for name in SIGNATURES]
+    assert not any("unknown_rank" in section for section in ours)
+    sample = out.split("signature_def['sample']")[1].split("signature_def[")[0]
+    assert sample.count("shape: ()") == 2 + bool(exported[0].num_classes)
 
 
 def test_verify_export_passes_in_a_fresh_process(exported):
@@ -105,6 +112,9 @@ def test_signatures_match_keras(exported):
 
 BAD_INPUTS = [
     ("serving_default", {"latent": np.zeros((2, 3), np.float32)}, "latent"),
+    ("generate", {"latent": np.full((2, 16), np.nan, np.float32)}, "latent"),  # 16: the tiny presets' latent_dim
+    ("generate", {"latent": np.array([[np.inf] * 16], np.float32)}, "latent"),
+    ("generate", {"latent": np.zeros((16,), np.float32)}, "latent"),
     ("serving_default", {"latent": np.zeros((2, 2, 2), np.float32)}, "latent"),
     ("generate", {"latent": np.zeros((1, 999), np.float32)}, "latent"),
     ("sample", {"num_samples": np.int32(0)}, "num_samples"),
@@ -125,6 +135,19 @@ def test_bad_input_names_the_input(exported, signature, bad, name):
     function = tf.saved_model.load(str(version_dir)).signatures[signature]
     with pytest.raises(tf.errors.InvalidArgumentError, match=rf"\b{name}\b"):
         function(**{k: tf.constant(v) for k, v in {**good, **bad}.items()})
+
+
+def test_tflite_inputs_of_the_wrong_rank_are_refused(exported):
+    """LiteRT itself resizes inputs to any rank and runs; run_tflite (verify-export, bench serve)
+    checks them against the file's declared shapes first."""
+    from ganzoo.errors import GanzooError
+
+    model, _, version_dir = exported
+    path = version_dir / "tflite" / f"{model.registry_name}.float32.tflite"
+    good = inputs_for(model, 2, seed=1)
+    for bad in (good["latent"][0], good["latent"][None], good["latent"][:, :-1]):
+        with pytest.raises(GanzooError, match=rf"TFLite input latent must have shape \[batch, {model.latent_dim}\]"):
+            run_tflite(path, {**good, "latent": bad})
 
 
 def test_tflite_runs_any_batch_size(exported):

@@ -228,8 +228,9 @@ def test_sampling_any_number_streams_in_bounded_memory(tmp_path):
     images = np.load(tmp_path / "large.npz")["images"]
     assert images.shape == (65536, 16, 16, 1) and images.dtype == np.uint8
     model = load_trained_model(tmp_path / "tiny.keras")
-    np.testing.assert_array_equal(images[:4], ganzoo.images.to_uint8(model.generate(4, seed=0)))
-    np.testing.assert_array_equal(images[1030:1032], ganzoo.images.to_uint8(model.generate(1032, seed=0)[1030:]))
+    # The same samples as generate (to a uint8 level: kernels round batch-dependently).
+    assert np.abs(images[:4].astype(int) - ganzoo.images.to_uint8(model.generate(4, seed=0))).max() <= 1
+    assert np.abs(images[1030:1032].astype(int) - ganzoo.images.to_uint8(model.generate(1032, seed=0)[1030:])).max() <= 1
     folder = tmp_path / "pngs"
     result = CliRunner().invoke(main, ["sample", str(tmp_path / "tiny.keras"), "--num", "3", "--out", str(folder)])
     assert result.exit_code == 0 and sorted(p.name for p in folder.iterdir()) == ["000000.png", "000001.png", "000002.png"]

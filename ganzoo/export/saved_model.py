@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ganzoo.errors import GanzooError
-from ganzoo.files import check_name
+from ganzoo.files import atomic_write_bytes, check_name
 from ganzoo.tasks import task_of
 
 REFERENCE_FILE = "ganzoo_reference.npz"  # Keras outputs for verify-export, in assets.extra/
@@ -48,9 +48,11 @@ def export_saved_model(model, base: str | Path = "saved_models", name: str | Non
     archive = keras.export.ExportArchive()
     for layer in task.serving_layers(model):
         archive.track(layer)
-    for endpoint, function in task.serving_functions(model).items():
-        archive.add_endpoint(endpoint, function)
+    functions = task.serving_functions(model)
+    for endpoint, function in functions.items():
+        archive.add_endpoint(endpoint, traced_without_shapes(function))
     archive.write_out(str(staging), verbose=False)
+    advertise_shapes(staging, {name: function.input_signature for name, function in functions.items()})
     extra = staging / "assets.extra"
     extra.mkdir(parents=True, exist_ok=True)
     np.savez(extra / REFERENCE_FILE, **task.reference(model))
@@ -68,6 +70,31 @@ def export_saved_model(model, base: str | Path = "saved_models", name: str | Non
         except OSError:
             if not version_dir.exists():
                 raise
+
+
+def traced_without_shapes(function):
+    """`function` (a tf.function with a declared input signature) traced for inputs of any shape,
+    so that its in-graph checks of rank and size stay in the graph (export/signatures.py)."""
+    import tensorflow as tf
+
+    relaxed = [tf.TensorSpec(None, spec.dtype, name=spec.name) for spec in function.input_signature]
+    return tf.function(function.python_function, input_signature=relaxed)
+
+
+def advertise_shapes(saved_model_dir: Path, specs: dict[str, list]) -> None:
+    """Writes each signature's declared input shapes into saved_model.pb's signature_defs: what
+    `saved_model_cli show` and TF Serving's metadata endpoint tell clients ([-1, latent_dim], [],
+    [-1, -1, -1, 3], ...) instead of unknown_rank."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    path = Path(saved_model_dir) / "saved_model.pb"
+    saved_model = saved_model_pb2.SavedModel.FromString(path.read_bytes())
+    for meta_graph in saved_model.meta_graphs:
+        for name, signature_specs in specs.items():
+            inputs = meta_graph.signature_def[name].inputs
+            for spec in signature_specs:
+                inputs[spec.name].tensor_shape.CopyFrom(spec.shape.as_proto())
+    atomic_write_bytes(path, saved_model.SerializeToString())
 
 
 def read_export(version_dir: str | Path) -> tuple[dict, dict[str, np.ndarray]]:

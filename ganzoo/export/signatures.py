@@ -6,32 +6,48 @@ from __future__ import annotations
 MAX_SAMPLES = 1024  # per `sample` request: bounds a server's memory for one call
 
 
-def checked(value, rank: int, message: str, extra=()):
-    """`value` once its rank (and any `extra` conditions) hold at run time. Signature input
-    specs have unknown rank on purpose: a loaded signature does not enforce declared shapes, and
-    a static shape would let the graph fold these checks away."""
+def checked(value, rank: int, message: str, extra=(), shape=None):
+    """`value` with its static `shape` (default: `rank` unknown dimensions) once its rank and every
+    `extra` condition hold at run time, else an InvalidArgument error with `message`.
+
+    The export traces signatures with inputs of unknown shape (a loaded signature enforces no
+    declared shape, and a known one would let the graph fold these checks away) and writes the
+    declared shapes into the signature_def for clients (saved_model.advertise_shapes). Conditions
+    are safe at any rank (`dims`, not indexing), and the static shape comes from a reshape after
+    the checks: grappler reads tf.ensure_shape as a fact about its input and, from it, folded the
+    rank check away and ran other checks on misshapen values (measured, TensorFlow 2.21)."""
     import tensorflow as tf
 
-    checks = [tf.debugging.assert_equal(tf.rank(value), rank, message=message)]
+    checks = [tf.debugging.Assert(tf.equal(tf.rank(value), rank), [message])]
+    checks += [tf.debugging.Assert(tf.reduce_all(condition(value)), [message]) for condition in extra]
+    shape = [None] * rank if shape is None else list(shape)
     with tf.control_dependencies(checks):
-        checks += [tf.debugging.assert_equal(condition(value), True, message=message) for condition in extra]
-    with tf.control_dependencies(checks):
-        return tf.identity(value)  # callers give it its static shape with tf.ensure_shape
+        if None not in shape[1:]:
+            return tf.reshape(value, [-1 if d is None else d for d in shape])  # at most the first is None
+        return tf.reshape(value, tf.stack([(-1 if i == 0 else dims(value, i, 1)[0]) if d is None else d
+                                           for i, d in enumerate(shape)]))
+
+
+def dims(value, start: int, count: int):
+    """`count` dimensions of `value` from `start` on, 0 for those it lacks: safe at any rank."""
+    import tensorflow as tf
+
+    return tf.concat([tf.shape(value), tf.zeros([start + count], tf.int32)], 0)[start : start + count]
 
 
 def checked_latent(latent, latent_dim: int):
     import tensorflow as tf
 
-    message = f"latent must be a float32 tensor of shape [batch, {latent_dim}]"
-    latent = checked(latent, 2, message, [lambda x: tf.equal(tf.shape(x)[1], latent_dim)])
-    return tf.ensure_shape(latent, [None, latent_dim])
+    message = f"latent must be a finite float32 tensor of shape [batch, {latent_dim}]"
+    return checked(latent, 2, message, [lambda x: tf.equal(dims(x, 1, 1), latent_dim), lambda x: tf.math.is_finite(x)],
+                   shape=[None, latent_dim])
 
 
 def checked_count(num_samples):
     import tensorflow as tf
 
     message = f"num_samples must be an int32 scalar between 1 and {MAX_SAMPLES}"
-    return tf.ensure_shape(checked(num_samples, 0, message, [lambda n: tf.logical_and(n >= 1, n <= MAX_SAMPLES)]), [])
+    return checked(num_samples, 0, message, [lambda n: tf.logical_and(n >= 1, n <= MAX_SAMPLES)])
 
 
 def checked_labels(label, num_classes: int, batch):
@@ -39,16 +55,13 @@ def checked_labels(label, num_classes: int, batch):
 
     message = f"label must be an int32 tensor of shape [batch] with values in [0, {num_classes})"
     in_range = lambda y: tf.reduce_all((y >= 0) & (y < num_classes))  # noqa: E731
-    label = checked(label, 1, message, [lambda y: tf.equal(tf.size(y), batch), in_range])
-    return tf.ensure_shape(label, [None])
+    return checked(label, 1, message, [lambda y: tf.equal(tf.size(y), batch), in_range])
 
 
 def checked_class(label, num_classes: int):
-    import tensorflow as tf
 
     message = f"label must be an int32 scalar in [0, {num_classes})"
-    label = checked(label, 0, message, [lambda y: (y >= 0) & (y < num_classes)])
-    return tf.ensure_shape(label, [])
+    return checked(label, 0, message, [lambda y: (y >= 0) & (y < num_classes)])
 
 
 def encode_pngs(images):

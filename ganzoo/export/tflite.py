@@ -89,7 +89,21 @@ def litert_interpreter(path: str | Path, threads: int = 2):
     return Interpreter(model_path=str(path), num_threads=threads)
 
 
+def check_tflite_inputs(details: dict, inputs: dict[str, np.ndarray]) -> None:
+    """The inputs against the file's declared shapes (-1: any size): LiteRT resizes its inputs to
+    whatever it is given, so a latent of the wrong rank would run and give garbage."""
+    for name, detail in details.items():
+        declared = [int(d) for d in detail["shape_signature"]]
+        shape = list(np.shape(inputs[name])) if name in inputs else None
+        if shape is None or len(shape) != len(declared) or any(d not in (-1, s) for d, s in zip(declared, shape)):
+            expected = "[" + ", ".join("batch" if i == 0 and d == -1 else ("any" if d == -1 else str(d))
+                                       for i, d in enumerate(declared)) + "]"
+            raise GanzooError(f"TFLite input {name} must have shape {expected}, got {shape}")
+
+
 def run_tflite(path: str | Path, inputs: dict[str, np.ndarray], threads: int = 2) -> dict[str, np.ndarray]:
-    """Runs the file's default signature in ai-edge-litert's interpreter (XNNPACK delegate)."""
+    """Runs the file's default signature in ai-edge-litert's interpreter (XNNPACK delegate), after
+    checking the inputs against its declared shapes."""
     runner = litert_interpreter(path, threads).get_signature_runner()  # resizes inputs to the given shapes per call
+    check_tflite_inputs(runner.get_input_details(), inputs)
     return {k: np.asarray(v) for k, v in runner(**inputs).items()}

@@ -465,9 +465,10 @@ class LatentGAN(GAN):
                 raise ValueError(f"{type(self).__name__} is unconditional: it takes no labels")
             return None
         if labels is None:
-            labels = (offset + np.arange(count)) % self.num_classes
-        labels = np.asarray(labels, np.int32)
-        labels = np.broadcast_to(labels, (count,)) if labels.ndim == 0 else labels[offset : offset + count]
+            labels = ((offset + np.arange(count)) % self.num_classes).astype(np.int32)
+        else:
+            labels = np.asarray(labels, np.int32)
+            labels = np.broadcast_to(labels, (count,)) if labels.ndim == 0 else labels[offset : offset + count]
         if len(labels) != count:
             raise ValueError(f"labels must be one class or one per sample ({offset + count}), got {len(labels) + offset}")
         if len(labels) and (labels.min() < 0 or labels.max() >= self.num_classes):

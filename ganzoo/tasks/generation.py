@@ -102,17 +102,17 @@ class GenerationTask(Task):
             return generator([latent, checked_labels(label, classes, tf.shape(latent)[0])], training=False)
 
         def sampled(seed, num_samples, label=None):
-            seed = tf.ensure_shape(checked(seed, 0, "seed must be an int64 scalar"), [])
+            seed = checked(seed, 0, "seed must be an int64 scalar")
             count = checked_count(num_samples)
             latents = latents_for_seed(count, latent_dim, seed)
             if not classes:
                 return generator(latents, training=False)
             return generator([latents, tf.fill([count], checked_class(label, classes))], training=False)
 
-        label_spec = [tf.TensorSpec(None, tf.int32, name="label")] if classes else []
-        latent_specs = [tf.TensorSpec(None, tf.float32, name="latent")] + label_spec
-        sample_specs = [tf.TensorSpec(None, tf.int64, name="seed"), tf.TensorSpec(None, tf.int32, name="num_samples")]
-        sample_specs += label_spec
+        label_spec = [tf.TensorSpec([None], tf.int32, name="label")] if classes else []
+        latent_specs = [tf.TensorSpec([None, latent_dim], tf.float32, name="latent")] + label_spec
+        sample_specs = [tf.TensorSpec([], tf.int64, name="seed"), tf.TensorSpec([], tf.int32, name="num_samples")]
+        sample_specs += [tf.TensorSpec([], tf.int32, name="label")] if classes else []
 
         def endpoint(make_images, specs, outputs):
             return tf.function(lambda *inputs: outputs(make_images(*inputs)), input_signature=specs)

@@ -23,7 +23,13 @@ from contextlib import contextmanager
 import numpy as np
 
 from ganzoo.export.gates import GATES, compare
-from ganzoo.export.signatures import checked, checked_count, checked_latent, encode_pngs
+from ganzoo.export.signatures import (
+    checked,
+    checked_count,
+    checked_latent,
+    dims,
+    encode_pngs,
+)
 from ganzoo.images import to_signed, to_uint8, to_uint8_tensor
 from ganzoo.tasks.base import TFLiteNetwork
 from ganzoo.tasks.generation import CALIBRATION_SAMPLES, EXAMPLE_SEED, GenerationTask
@@ -36,8 +42,7 @@ def checked_psi(truncation_psi):
     import tensorflow as tf
 
     message = "truncation_psi must be a finite float32 scalar"
-    psi = checked(truncation_psi, 0, message, [lambda p: tf.math.is_finite(p)])
-    return tf.ensure_shape(psi, [])
+    return checked(truncation_psi, 0, message, [lambda p: tf.math.is_finite(p)])
 
 
 def style_pipeline(model):
@@ -113,7 +118,7 @@ class StyleTask(GenerationTask):
             return to_images(broadcast(to_w(checked_latent(latent, latent_dim), checked_psi(truncation_psi))))
 
         def from_seed(seed, num_samples, truncation_psi):
-            seed = tf.ensure_shape(checked(seed, 0, "seed must be an int64 scalar"), [])
+            seed = checked(seed, 0, "seed must be an int64 scalar")
             latents = latents_for_seed(checked_count(num_samples), latent_dim, seed)
             return to_images(broadcast(to_w(latents, checked_psi(truncation_psi))))
 
@@ -122,12 +127,13 @@ class StyleTask(GenerationTask):
 
         def synthesis(ws):
             message = f"ws must be a float32 tensor of shape [batch, {num_ws}, {w_dim}]"
-            ws = checked(ws, 3, message, [lambda x: tf.reduce_all(tf.equal(tf.shape(x)[1:], [num_ws, w_dim]))])
-            return {"images": to_uint8_tensor(to_images(tf.ensure_shape(ws, [None, num_ws, w_dim])))}
+            ws = checked(ws, 3, message, [lambda x: tf.equal(dims(x, 1, 2), [num_ws, w_dim])], shape=[None, num_ws, w_dim])
+            return {"images": to_uint8_tensor(to_images(ws))}
 
-        latent_specs = [tf.TensorSpec(None, tf.float32, name="latent"), tf.TensorSpec(None, tf.float32, name="truncation_psi")]
-        sample_specs = [tf.TensorSpec(None, tf.int64, name="seed"), tf.TensorSpec(None, tf.int32, name="num_samples"),
-                        tf.TensorSpec(None, tf.float32, name="truncation_psi")]
+        latent_specs = [tf.TensorSpec([None, latent_dim], tf.float32, name="latent"),
+                        tf.TensorSpec([], tf.float32, name="truncation_psi")]
+        sample_specs = [tf.TensorSpec([], tf.int64, name="seed"), tf.TensorSpec([], tf.int32, name="num_samples"),
+                        tf.TensorSpec([], tf.float32, name="truncation_psi")]
 
         def endpoint(function, specs, outputs=None):
             wrapped = function if outputs is None else (lambda *inputs: outputs(function(*inputs)))
@@ -139,7 +145,7 @@ class StyleTask(GenerationTask):
             "sample": endpoint(from_seed, sample_specs, lambda x: {"images": to_uint8_tensor(x)}),
             "sample_png": endpoint(from_seed, sample_specs, lambda x: {"png_bytes": encode_pngs(x)}),
             "mapping": endpoint(mapping, latent_specs),
-            "synthesis": endpoint(synthesis, [tf.TensorSpec(None, tf.float32, name="ws")]),
+            "synthesis": endpoint(synthesis, [tf.TensorSpec([None, num_ws, w_dim], tf.float32, name="ws")]),
         }
 
     def example_inputs(self, model, count: int = 4, seed: int = EXAMPLE_SEED) -> dict:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ganzoo.export.gates import GATES, compare
-from ganzoo.export.signatures import checked
+from ganzoo.export.signatures import checked, dims
 from ganzoo.images import to_signed, to_signed_tensor, to_uint8, to_uint8_tensor
 from ganzoo.tasks.base import Task, TFLiteNetwork, TrainingData, resized
 
@@ -29,8 +29,7 @@ def checked_image(image, dtype_name: str):
     import tensorflow as tf
 
     message = f"image must be a {dtype_name} tensor of shape [batch, height, width, 3]"
-    image = checked(image, 4, message, [lambda x: tf.equal(tf.shape(x)[-1], 3)])  # [-1]: safe at any rank
-    return tf.ensure_shape(image, [None, None, None, 3])
+    return checked(image, 4, message, [lambda x: tf.equal(dims(x, 3, 1), 3)], shape=[None, None, None, 3])
 
 
 def smooth_images(count: int, size: int, channels: int, seed: int) -> np.ndarray:
@@ -111,14 +110,14 @@ class SuperResolutionTask(Task):
             return {"images": generator(checked_image(image, "float32 [-1, 1]"), training=False)}
 
         def upscale_png(image_bytes):
-            encoded = tf.ensure_shape(checked(image_bytes, 0, "image_bytes must be one encoded PNG or JPEG (a string scalar)"), [])
+            encoded = checked(image_bytes, 0, "image_bytes must be one encoded PNG or JPEG (a string scalar)")
             lr = to_signed_tensor(tf.io.decode_image(encoded, channels=3, expand_animations=False))[None]
             return {"png_bytes": tf.io.encode_png(to_uint8_tensor(generator(lr, training=False))[0])}
 
         return {
-            "serving_default": tf.function(upscale_uint8, input_signature=[tf.TensorSpec(None, tf.uint8, name="image")]),
-            "upscale": tf.function(upscale_float, input_signature=[tf.TensorSpec(None, tf.float32, name="image")]),
-            "upscale_png": tf.function(upscale_png, input_signature=[tf.TensorSpec(None, tf.string, name="image_bytes")]),
+            "serving_default": tf.function(upscale_uint8, input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="image")]),
+            "upscale": tf.function(upscale_float, input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32, name="image")]),
+            "upscale_png": tf.function(upscale_png, input_signature=[tf.TensorSpec([], tf.string, name="image_bytes")]),
         }
 
     def example_inputs(self, model, count: int = 2, seed: int = 2024) -> dict:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ganzoo.export.gates import GATES, compare
-from ganzoo.export.signatures import checked
+from ganzoo.export.signatures import checked, dims
 from ganzoo.images import to_signed, to_signed_tensor, to_uint8, to_uint8_tensor
 from ganzoo.tasks.base import Task, TFLiteNetwork, TrainingData, resized
 from ganzoo.tasks.super_resolution import image_function, smooth_images
@@ -29,9 +29,8 @@ def checked_translation_input(image, channels: int, multiple: int):
 
     message = (f"image must be a uint8 tensor of shape [batch, height, width, {channels}] with height and width "
                f"multiples of {multiple}")
-    sizes_ok = lambda x: tf.reduce_all(tf.math.floormod(tf.shape(x)[1:3], multiple) == 0)
-    image = checked(image, 4, message, [lambda x: tf.equal(tf.shape(x)[-1], channels), sizes_ok])
-    return tf.ensure_shape(image, [None, None, None, channels])
+    sizes_ok = lambda x: tf.math.floormod(dims(x, 1, 2), multiple) == 0  # noqa: E731
+    return checked(image, 4, message, [lambda x: tf.equal(dims(x, 3, 1), channels), sizes_ok], shape=[None, None, None, channels])
 
 
 class TranslationTask(Task):
@@ -105,7 +104,8 @@ class TranslationTask(Task):
                 x = to_signed_tensor(checked_translation_input(image, model.channels, 2**DOWNSAMPLINGS))
                 return {"images": to_uint8_tensor(network(x, training=False))}
 
-            return tf.function(translate, input_signature=[tf.TensorSpec(None, tf.uint8, name="image")])
+            spec = tf.TensorSpec([None, None, None, model.channels], tf.uint8, name="image")
+            return tf.function(translate, input_signature=[spec])
 
         functions = {direction: endpoint(direction) for direction in DIRECTIONS}
         return {"serving_default": functions["a2b"], **functions}
