@@ -16,18 +16,20 @@ from ganzoo.training import load_trained_model
 
 
 def export(source: str | Path, base: str | Path = "saved_models", name: str | None = None,
-           tflite: str | None = None) -> Path:
+           tflite: str | None = None, max_pixels: int | None = None) -> Path:
     """A run directory or `.keras` file -> <base>/<name>/<version>/ (+ TFLite in the comma-separated
     modes), its model card beside it, and its entry in <base>/models.config. Returns the version
-    directory."""
+    directory. `max_pixels` bounds the images an image-input signature accepts."""
     from ganzoo.export.saved_model import export_saved_model
     from ganzoo.export.serving import update_models_config
     from ganzoo.export.tflite import parse_modes
+    from ganzoo.tasks.base import ServingLimits
 
     modes = parse_modes(tflite) if tflite else []
     model = load_trained_model(source)
     name = name or model.registry_name
-    version_dir = export_saved_model(model, base, name, modes)
+    limits = ServingLimits() if max_pixels is None else ServingLimits(max_pixels=max_pixels)
+    version_dir = export_saved_model(model, base, name, modes, limits)
     card = Path(source) / "MODEL_CARD.md"
     if str(source).startswith(zoo.PREFIX):  # a zoo card and the sample grid it shows
         card = zoo.card_path(str(source)[len(zoo.PREFIX):])
@@ -106,8 +108,10 @@ def upscale(source: str | Path, images: list[Path], out: str | Path, tile: int =
     return written
 
 
-def translate(source: str | Path, images: list[Path], out_dir: str | Path, direction: str = "a2b") -> list[Path]:
-    """Translates image files (any size) into <out_dir>/<name>_<direction>.png."""
+def translate(source: str | Path, images: list[Path], out_dir: str | Path, direction: str = "a2b",
+              tile: int = 256) -> list[Path]:
+    """Translates image files (any size, `tile` pixels at a time: memory does not grow with the
+    image) into <out_dir>/<name>_<direction>.png."""
     from ganzoo.metrics.super_resolution import read_rgb
 
     model = load_trained_model(source)
@@ -117,7 +121,11 @@ def translate(source: str | Path, images: list[Path], out_dir: str | Path, direc
     written = []
     for image in images:
         target = out_dir / f"{Path(image).stem}_{direction}.png"
-        atomic_write_bytes(target, encode_png(model.translate_any_size(read_rgb(image), direction)))
+        try:
+            translated = model.translate_tiled(read_rgb(image), direction, tile)
+        except ValueError as error:
+            raise GanzooError(str(error)) from None
+        atomic_write_bytes(target, encode_png(translated))
         written.append(target)
     return written
 

@@ -155,12 +155,13 @@ def synthesize(source, per_class, seed, out) -> None:
 @click.option("--name", help="Model name under the base directory (default: the model's zoo name).")
 @click.option("--base", default="saved_models", show_default=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--tflite", metavar="MODES", help="Also write TFLite files: any of float32,float16,dynamic,int8.")
+@click.option("--max-pixels", type=click.IntRange(min=1), help="Image-input signatures refuse larger images (default 4194304 = 2048 x 2048).")
 @one_line_errors
-def export(source, name, base, tflite) -> None:
+def export(source, name, base, tflite, max_pixels) -> None:
     """Export SOURCE (a run directory or .keras file) for TF Serving: <base>/<name>/<version>/."""
     from ganzoo.actions import export as export_source
 
-    version_dir = export_source(source, base=base, name=name, tflite=tflite)
+    version_dir = export_source(source, base=base, name=name, tflite=tflite, max_pixels=max_pixels)
     click.echo(f"exported {version_dir}")
     for path in sorted((version_dir / "tflite").glob("*.tflite")):
         click.echo(f"  {path.name}: {path.stat().st_size / 1024:.1f} KiB")
@@ -237,12 +238,13 @@ def upscale(run, images, out, tile) -> None:
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
+@click.option("--tile", default=256, show_default=True, type=click.IntRange(min=4), help="Pixels per tile side (a multiple of 4; bounds memory).")
 @one_line_errors
-def translate(run, images, direction, out) -> None:
+def translate(run, images, direction, out, tile) -> None:
     """Translate IMAGES (PNG/JPEG, any size) with RUN's translation model (cyclegan)."""
     from ganzoo.actions import translate as translate_files
 
-    for path in translate_files(run, list(images), out, direction):
+    for path in translate_files(run, list(images), out, direction, tile):
         click.echo(f"wrote {path}")
 
 

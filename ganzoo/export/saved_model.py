@@ -19,6 +19,7 @@ import numpy as np
 from ganzoo.errors import GanzooError
 from ganzoo.files import atomic_write_bytes, check_name
 from ganzoo.tasks import task_of
+from ganzoo.tasks.base import ServingLimits
 
 REFERENCE_FILE = "ganzoo_reference.npz"  # Keras outputs for verify-export, in assets.extra/
 EXPORT_FILE = "ganzoo_export.json"  # what was exported: the task (how to verify it), model, version
@@ -29,7 +30,8 @@ def next_version_dir(model_dir: Path) -> Path:
     return model_dir / str(max(versions, default=0) + 1)
 
 
-def export_saved_model(model, base: str | Path = "saved_models", name: str | None = None, tflite_modes: list[str] = ()) -> Path:
+def export_saved_model(model, base: str | Path = "saved_models", name: str | None = None, tflite_modes: list[str] = (),
+                       limits: ServingLimits = ServingLimits()) -> Path:
     """Writes saved_models/<name>/<next version>/ (plus tflite/<name>.<mode>.tflite per mode)
     and returns it. Everything is written to a hidden staging directory and renamed into place:
     TF Serving, which polls for new version numbers, never sees half an export, and an existing
@@ -48,7 +50,7 @@ def export_saved_model(model, base: str | Path = "saved_models", name: str | Non
     archive = keras.export.ExportArchive()
     for layer in task.serving_layers(model):
         archive.track(layer)
-    functions = task.serving_functions(model)
+    functions = task.serving_functions(model, limits)
     for endpoint, function in functions.items():
         archive.add_endpoint(endpoint, traced_without_shapes(function))
     archive.write_out(str(staging), verbose=False)
@@ -56,7 +58,8 @@ def export_saved_model(model, base: str | Path = "saved_models", name: str | Non
     extra = staging / "assets.extra"
     extra.mkdir(parents=True, exist_ok=True)
     np.savez(extra / REFERENCE_FILE, **task.reference(model))
-    (extra / EXPORT_FILE).write_text(json.dumps({"task": task.name, "model": model.registry_name, "ganzoo": ganzoo.__version__}))
+    (extra / EXPORT_FILE).write_text(json.dumps({"task": task.name, "model": model.registry_name, "ganzoo": ganzoo.__version__,
+                                                 "max_pixels": limits.max_pixels, "tile": limits.tile}))
     write_warmup_requests(extra, task.warmup_inputs(model))
     if tflite_modes:
         from ganzoo.export.tflite import export_tflite

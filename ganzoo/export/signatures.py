@@ -71,3 +71,35 @@ def encode_pngs(images):
     from ganzoo.images import to_uint8_tensor
 
     return tf.map_fn(tf.io.encode_png, to_uint8_tensor(images), fn_output_signature=tf.string)
+
+
+def checked_pixels(height, width, max_pixels: int, what: str = "image"):
+    """An assert (for control dependencies) that height x width is at most `max_pixels`."""
+    import tensorflow as tf
+
+    pixels = tf.cast(height, tf.int64) * tf.cast(width, tf.int64)
+    return tf.debugging.Assert(pixels <= max_pixels, [f"{what} is", height, "x", width,
+                                                     f"pixels: this export takes at most {max_pixels} pixels per image"])
+
+
+def encoded_image_size(encoded):
+    """(height, width) of a PNG or JPEG file from its header, before anything is decoded; any other
+    file is an InvalidArgument error."""
+    import tensorflow as tf
+
+    padded = encoded + tf.constant(b"\0" * 32)  # header reads stay inside short strings
+    is_png = tf.equal(tf.strings.substr(padded, 0, 8), b"\x89PNG\r\n\x1a\n")
+    is_jpeg = tf.equal(tf.strings.substr(padded, 0, 2), b"\xff\xd8")
+    known = tf.debugging.Assert(is_png | is_jpeg, ["image_bytes must be one PNG or JPEG file"])
+
+    def png_size():  # IHDR: width, then height, big-endian uint32 at bytes 16 and 20
+        raw = tf.cast(tf.io.decode_raw(tf.strings.substr(padded, 16, 8), tf.uint8), tf.int64)
+        big_endian = lambda b: ((b[0] * 256 + b[1]) * 256 + b[2]) * 256 + b[3]  # noqa: E731
+        return tf.stack([big_endian(raw[4:8]), big_endian(raw[0:4])])
+
+    def jpeg_size():
+        return tf.cast(tf.io.extract_jpeg_shape(encoded)[:2], tf.int64)
+
+    with tf.control_dependencies([known]):
+        size = tf.cond(is_png, png_size, jpeg_size)
+    return size[0], size[1]

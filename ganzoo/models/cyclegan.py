@@ -19,6 +19,7 @@ from ganzoo import losses
 from ganzoo.errors import GanzooError
 from ganzoo.images import to_signed, to_uint8
 from ganzoo.layers import ImagePool, InstanceNormalization, ReflectionPadding2D
+from ganzoo.layers.normalization import Moments
 from ganzoo.models.base import GAN
 from ganzoo.registry import register_model
 
@@ -213,3 +214,62 @@ class CycleGAN(GAN):
             raise GanzooError(f"image is {height}x{width}: cyclegan needs at least {step}x{step} pixels")
         padded = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="reflect")
         return self.translate(padded, direction)[:height, :width]
+
+    def receptive_margin(self) -> int:
+        """Pixels on each side that reach an output pixel, rounded up to the downsampling step: the
+        7x7 head and tail (3 each), the two stride-2 stages both ways (1 + 2 down, 2 + 1 up), and
+        two 3x3 convolutions per residual block at a quarter of the resolution (8 per block)."""
+        step = 2**DOWNSAMPLINGS
+        margin = 3 + 3 + 2 * (1 + 2) + 8 * self.blocks
+        return -(-margin // step) * step
+
+    def translate_tiled(self, image: np.ndarray, direction: str = "a2b", tile: int = 256) -> np.ndarray:
+        """uint8 [h, w, C] of any size, translated `tile` x `tile` pixels at a time, so memory is
+        bounded by a tile (with its margin of context), not by the image; the result is
+        whole-image translation to float rounding.
+
+        Instance normalisation divides by statistics of the whole image, which no tile has. They
+        are built up first, one normalisation layer at a time: a pass over every tile runs the
+        network up to the next layer (the ones before it normalised with their finished
+        statistics) and sums that layer's input over the tiles' centres. So a translation costs
+        about (layers / 2 + 1) inferences of the image (17 layers for the 6-block generator)."""
+        step = 2**DOWNSAMPLINGS
+        if tile < step or tile % step:
+            raise ValueError(f"tile must be a multiple of {step}, got {tile}")
+        height, width = image.shape[:2]
+        pad_h, pad_w = -height % step, -width % step
+        if pad_h >= height or pad_w >= width:
+            raise GanzooError(f"image is {height}x{width}: cyclegan needs at least {step}x{step} pixels")
+        padded = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="reflect")
+        network, margin = self.translator(direction), self.receptive_margin()
+        norms = [layer for layer in network.layers if isinstance(layer, InstanceNormalization)]
+        full_h, full_w = padded.shape[:2]
+        windows = []
+        for top in range(0, full_h, tile):
+            for left in range(0, full_w, tile):
+                bottom, right = min(top + tile, full_h), min(left + tile, full_w)
+                y0, x0 = max(0, top - margin), max(0, left - margin)
+                y1, x1 = min(full_h, bottom + margin), min(full_w, right + margin)
+                windows.append(((y0, y1, x0, x1), (top - y0, bottom - y0, left - x0, right - x0)))
+        moments = Moments()
+        run = lambda y0, y1, x0, x1: network(to_signed(padded[None, y0:y1, x0:x1]), training=False)  # noqa: E731
+        try:
+            for layer in norms:
+                layer.moments = moments
+            for layer in norms:
+                moments.target = layer.name
+                for (y0, y1, x0, x1), centre in windows:
+                    moments.centre, moments.window = centre, (y1 - y0, x1 - x0)
+                    try:
+                        run(y0, y1, x0, x1)
+                    except Moments.Stop:
+                        pass
+                moments.finish()
+            out = np.empty_like(padded)
+            for (y0, y1, x0, x1), (cy0, cy1, cx0, cx1) in windows:
+                translated = to_uint8(ops.convert_to_numpy(run(y0, y1, x0, x1)))[0]
+                out[y0 + cy0 : y0 + cy1, x0 + cx0 : x0 + cx1] = translated[cy0:cy1, cx0:cx1]
+        finally:
+            for layer in norms:
+                layer.moments = None
+        return out[:height, :width]

@@ -24,6 +24,14 @@ class TrainingData:
 
 
 @dataclass(frozen=True)
+class ServingLimits:
+    """Bounds an export fixes for every request (its signatures check them in the graph)."""
+
+    max_pixels: int = 4 * 2**20  # of one input image (2048 x 2048): a request cannot take a server's memory
+    tile: int = 128  # LR pixels per side of a super-resolution tile: memory grows with the tile, not the image
+
+
+@dataclass(frozen=True)
 class TFLiteNetwork:
     function: Any  # a tf.function with a full input signature: what the .tflite file computes
     layers: list  # what the conversion's SavedModel must track (the networks the function reads)
@@ -58,8 +66,8 @@ class Task(abc.ABC):
 
     # --------------------------------------------------------------------------- export
     @abc.abstractmethod
-    def serving_functions(self, model) -> dict[str, Any]:
-        """The SavedModel's named signatures (tf.functions with input signatures)."""
+    def serving_functions(self, model, limits: ServingLimits = ServingLimits()) -> dict[str, Any]:
+        """The SavedModel's named signatures (tf.functions with input signatures), bounded by `limits`."""
 
     def serving_layers(self, model) -> list:
         """What the SavedModel tracks: the networks (and buffers) its signatures read."""

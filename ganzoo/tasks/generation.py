@@ -88,7 +88,7 @@ class GenerationTask(Task):
         return training_dataset(images, batch, seed=0, labels=labels), description
 
     # --------------------------------------------------------------------------- export
-    def serving_functions(self, model) -> dict:
+    def serving_functions(self, model, limits=None) -> dict:  # latents bound nothing (num_samples is capped)
         import tensorflow as tf
 
         from ganzoo.models.base import latents_for_seed

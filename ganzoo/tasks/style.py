@@ -106,7 +106,7 @@ class StyleTask(GenerationTask):
     def serving_layers(self, model) -> list:
         return [model.sampling_generator, model.w_average]
 
-    def serving_functions(self, model) -> dict:
+    def serving_functions(self, model, limits=None) -> dict:  # latents bound nothing (num_samples is capped)
         import tensorflow as tf
 
         from ganzoo.models.base import latents_for_seed

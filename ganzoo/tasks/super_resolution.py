@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from ganzoo.export.gates import GATES, compare
-from ganzoo.export.signatures import checked, dims
+from ganzoo.export.signatures import checked, checked_pixels, dims, encoded_image_size
 from ganzoo.images import to_signed, to_signed_tensor, to_uint8, to_uint8_tensor
-from ganzoo.tasks.base import Task, TFLiteNetwork, TrainingData, resized
+from ganzoo.tasks.base import ServingLimits, Task, TFLiteNetwork, TrainingData, resized
 
 PREVIEW_PATCHES = 16
 CALIBRATION_SAMPLES = 200
@@ -97,26 +97,40 @@ class SuperResolutionTask(Task):
         return sr_training_dataset(np.ascontiguousarray(lr), hr, batch, seed=0), f"{description} as HR patches"
 
     # --------------------------------------------------------------------------- export
-    def serving_functions(self, model) -> dict:
+    def serving_functions(self, model, limits: ServingLimits = ServingLimits()) -> dict:
+        """Every signature refuses images over `limits.max_pixels` before any decoding or network
+        work, and upscales an allowed one tile by tile (`tiled_upscale`): a request's memory grows
+        with the tile and the output, not with the network's features of the whole image."""
         import tensorflow as tf
 
-        generator = model.sampling_generator
+        generator, margin, scale = model.sampling_generator, model.receptive_margin(), model.scale
+
+        def upscale(lr):  # [batch, h, w, 3] float [-1, 1], size already checked
+            return tf.map_fn(lambda one: tiled_upscale(generator, one, limits.tile, margin, scale), lr,
+                             fn_output_signature=tf.TensorSpec([None, None, 3], tf.float32))
+
+        def limited(image, dtype_name: str):
+            image = checked_image(image, dtype_name)
+            with tf.control_dependencies([checked_pixels(tf.shape(image)[1], tf.shape(image)[2], limits.max_pixels)]):
+                return tf.identity(image)
 
         def upscale_uint8(image):
-            lr = to_signed_tensor(checked_image(image, "uint8"))
-            return {"images": to_uint8_tensor(generator(lr, training=False))}
+            return {"images": to_uint8_tensor(upscale(to_signed_tensor(limited(image, "uint8"))))}
 
         def upscale_float(image):
-            return {"images": generator(checked_image(image, "float32 [-1, 1]"), training=False)}
+            return {"images": upscale(limited(image, "float32 [-1, 1]"))}
 
         def upscale_png(image_bytes):
             encoded = checked(image_bytes, 0, "image_bytes must be one encoded PNG or JPEG (a string scalar)")
-            lr = to_signed_tensor(tf.io.decode_image(encoded, channels=3, expand_animations=False))[None]
-            return {"png_bytes": tf.io.encode_png(to_uint8_tensor(generator(lr, training=False))[0])}
+            height, width = encoded_image_size(encoded)
+            with tf.control_dependencies([checked_pixels(height, width, limits.max_pixels, "image_bytes")]):
+                decoded = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+            return {"png_bytes": tf.io.encode_png(to_uint8_tensor(upscale(to_signed_tensor(decoded)[None]))[0])}
 
+        image_spec = lambda dtype: [tf.TensorSpec([None, None, None, 3], dtype, name="image")]  # noqa: E731
         return {
-            "serving_default": tf.function(upscale_uint8, input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="image")]),
-            "upscale": tf.function(upscale_float, input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32, name="image")]),
+            "serving_default": tf.function(upscale_uint8, input_signature=image_spec(tf.uint8)),
+            "upscale": tf.function(upscale_float, input_signature=image_spec(tf.float32)),
             "upscale_png": tf.function(upscale_png, input_signature=[tf.TensorSpec([], tf.string, name="image_bytes")]),
         }
 
@@ -169,6 +183,39 @@ class SuperResolutionTask(Task):
     def bench_serve_inputs(self, reference: dict, batch: int):
         inputs = {"image": resized(reference["image"], batch)}
         return "upscale", inputs, inputs
+
+
+def tiled_upscale(generator, lr, tile: int, margin: int, scale: int):
+    """lr [h, w, 3] -> [scale h, scale w, 3] in graph, one `tile` x `tile` LR block at a time: each
+    block is run with `margin` LR pixels of real context around it (clipped at the borders) and
+    only its centre kept, so the result equals running the whole image (as SRGAN.upscale_tiled
+    does in Python) while the network's features exist for one window at a time."""
+    import tensorflow as tf
+
+    height, width = tf.shape(lr)[0], tf.shape(lr)[1]
+    rows, cols = (height + tile - 1) // tile, (width + tile - 1) // tile
+
+    def block(row, col):
+        top, left = row * tile, col * tile
+        bottom, right = tf.minimum(top + tile, height), tf.minimum(left + tile, width)
+        y0, x0 = tf.maximum(0, top - margin), tf.maximum(0, left - margin)
+        y1, x1 = tf.minimum(height, bottom + margin), tf.minimum(width, right + margin)
+        sr = tf.cast(generator(lr[None, y0:y1, x0:x1], training=False)[0], tf.float32)
+        dy, dx = (top - y0) * scale, (left - x0) * scale
+        return sr[dy : dy + (bottom - top) * scale, dx : dx + (right - left) * scale]
+
+    def one_row(row, done):
+        def next_block(col, strip):
+            return col + 1, tf.concat([strip, block(row, col)], axis=1)
+
+        height_here = (tf.minimum((row + 1) * tile, height) - row * tile) * scale
+        _, strip = tf.while_loop(lambda col, _: col < cols, next_block, (0, tf.zeros([height_here, 0, 3])),
+                                 shape_invariants=(tf.TensorShape([]), tf.TensorShape([None, None, 3])))
+        return row + 1, done.write(row, strip)
+
+    strips = tf.TensorArray(tf.float32, size=rows, infer_shape=False, element_shape=tf.TensorShape([None, None, 3]))
+    _, strips = tf.while_loop(lambda row, _: row < rows, one_row, (0, strips))
+    return tf.reshape(strips.concat(), [height * scale, width * scale, 3])
 
 
 def image_function(network, channels: int):

@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from ganzoo.export.gates import GATES, compare
-from ganzoo.export.signatures import checked, dims
+from ganzoo.export.signatures import checked, checked_pixels, dims
 from ganzoo.images import to_signed, to_signed_tensor, to_uint8, to_uint8_tensor
-from ganzoo.tasks.base import Task, TFLiteNetwork, TrainingData, resized
+from ganzoo.tasks.base import ServingLimits, Task, TFLiteNetwork, TrainingData, resized
 from ganzoo.tasks.super_resolution import image_function, smooth_images
 
 DIRECTIONS = ("a2b", "b2a")
@@ -92,7 +92,10 @@ class TranslationTask(Task):
     def serving_layers(self, model) -> list:
         return [model.generator, model.generator_ba]
 
-    def serving_functions(self, model) -> dict:
+    def serving_functions(self, model, limits: ServingLimits = ServingLimits()) -> dict:
+        """Both directions refuse images over `limits.max_pixels` before the network runs. (Not
+        tiled: instance normalisation's statistics are the whole image's, which `ganzoo translate`
+        builds up tile by tile in several passes, CycleGAN.translate_tiled.)"""
         import tensorflow as tf
 
         from ganzoo.models.cyclegan import DOWNSAMPLINGS
@@ -101,7 +104,9 @@ class TranslationTask(Task):
             network = model.translator(direction)
 
             def translate(image):
-                x = to_signed_tensor(checked_translation_input(image, model.channels, 2**DOWNSAMPLINGS))
+                image = checked_translation_input(image, model.channels, 2**DOWNSAMPLINGS)
+                with tf.control_dependencies([checked_pixels(tf.shape(image)[1], tf.shape(image)[2], limits.max_pixels)]):
+                    x = to_signed_tensor(image)
                 return {"images": to_uint8_tensor(network(x, training=False))}
 
             spec = tf.TensorSpec([None, None, None, model.channels], tf.uint8, name="image")
