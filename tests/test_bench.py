@@ -140,3 +140,16 @@ def test_step_profile_counts_ops_once_and_device_time_as_a_union():
     assert profile.device_busy_s == pytest.approx(0.006)  # [0, 5] and [6, 7] ms
     assert profile.xla_programs_s == pytest.approx(0.002)
     assert profile.ms_per_step(profile.device_busy_s) == pytest.approx(3.0)
+
+
+def test_peak_memory_of_a_subprocess_is_its_own_not_its_parents():
+    """ru_maxrss survives fork + exec: a child of a 1 GiB parent reported >= 1 GiB, which made
+    memory bounds pass alone and fail inside a grown test worker."""
+    import subprocess
+    import sys
+
+    parent = "import subprocess, sys\nheld = bytearray(2**30)\nheld[::4096] = b'\\1' * len(held[::4096])\n" \
+             "print(subprocess.run([sys.executable, '-c', 'from ganzoo.bench.memory import peak_memory_mib; " \
+             "print(peak_memory_mib())'], capture_output=True, text=True, check=True).stdout)"
+    child_peak = float(subprocess.run([sys.executable, "-c", parent], capture_output=True, text=True, check=True).stdout)
+    assert child_peak < 200, child_peak

@@ -204,10 +204,11 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded(tmp_path):
 
 
 PEAK_MEMORY = """
-import resource, sys
+import sys
 from ganzoo.actions import sample, synthesize
+from ganzoo.bench.memory import peak_memory_mib
 (sample if sys.argv[1] == "sample" else synthesize)(*sys.argv[2:4], int(sys.argv[4]))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+print(int(peak_memory_mib()))
 """
 
 

@@ -70,14 +70,15 @@ def test_a_png_bomb_is_refused_from_its_header_in_bounded_memory(sr_export, tmp_
     bomb = tmp_path / "bomb.png"
     bomb.write_bytes(png_bytes(20000, 20000))
     script = f"""
-import resource, tensorflow as tf
+import tensorflow as tf
+from ganzoo.bench.memory import peak_memory_mib
 signature = tf.saved_model.load({str(version_dir)!r}).signatures["upscale_png"]
 try:
     signature(image_bytes=tf.constant(open({str(bomb)!r}, "rb").read()))
     print("served")
 except tf.errors.InvalidArgumentError as error:
     print("refused", "20000 x 20000" in str(error).replace("] [", " ").replace("[", "").replace("]", ""), "at most 4096" in str(error))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+print(int(peak_memory_mib()))
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
     assert out[:3] == ["refused", "True", "True"], out
@@ -122,10 +123,10 @@ def test_translating_a_large_image_stays_in_bounded_memory(tmp_path):
     ganzoo.create_model("cyclegan", "tiny").save(tmp_path / "cg.keras")
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (3000, 3000, 3), dtype=np.uint8)).save(tmp_path / "big.png")
     script = f"""
-import resource
 from ganzoo.actions import translate
+from ganzoo.bench.memory import peak_memory_mib
 [path] = translate({str(tmp_path / "cg.keras")!r}, [{str(tmp_path / "big.png")!r}], {str(tmp_path / "out")!r})
-print(path, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+print(path, int(peak_memory_mib()))
 """
     path, peak = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()[-2:]
     assert int(peak) < 2000, f"peak {peak} MiB"

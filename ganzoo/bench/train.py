@@ -8,7 +8,6 @@ turns (two rounds each) because this kind of machine drifts in speed over minute
 
 from __future__ import annotations
 
-import resource
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -76,11 +75,6 @@ def measure(contenders: list[Contender], batch: int, warmup: int, window: int, w
             contender.window_images_per_s += window_rates(timer.marks, 0, window, batch)
 
 
-def peak_memory_mib() -> float:
-    """Peak resident memory of this process (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def bench_train(model_name: str, preset: str | None, batch: int, warmup: int = 20, window: int = 10, windows: int = 6,
                 jit_compile: bool | None = None, steps_per_execution: int | None = None,
                 updates: str | None = None, mixed_precision: str | None = None,
@@ -89,6 +83,7 @@ def bench_train(model_name: str, preset: str | None, batch: int, warmup: int = 2
     with profile_dir, also a profile of `profile_steps` more steps of each contender (after timing,
     so the profiler does not slow the timed windows). `preset` None: mnist where the model has one,
     else tiny."""
+    from ganzoo.bench.memory import peak_memory_mib
     from ganzoo.bench.reference_dcgan import build_reference, reference_dataset
     from ganzoo.data.sources import benchmark_images
     from ganzoo.models import list_presets, preset_config
