@@ -29,6 +29,8 @@ setup(
         "numpy",
         "scipy",  # FID's matrix square root, SSIM's filtering
         "pillow",  # reading user images (upscale, translate, evaluate-sr)
+        "trimesh",  # gan3d: meshes out (.obj / .glb) and mesh files in (voxelised); file output only
+        "scikit-image",  # gan3d: marching cubes, occupancy grid -> mesh; file output only
     ],
     extras_require={
         # ptxas before CUDA 12.6.3 can miscompile XLA code on Hopper GPUs (XLA warns about it).

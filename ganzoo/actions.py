@@ -10,7 +10,7 @@ from pathlib import Path
 from ganzoo import zoo
 from ganzoo.errors import GanzooError
 from ganzoo.files import atomic_write_bytes
-from ganzoo.images import MAX_GRID, encode_png, write_image_stream, write_images
+from ganzoo.images import encode_png, write_images
 from ganzoo.tasks import require_task
 from ganzoo.training import load_trained_model
 
@@ -43,15 +43,14 @@ def export(source: str | Path, base: str | Path = "saved_models", name: str | No
 
 def sample(source: str | Path, out: str | Path, num: int, seed: int = 0, label: int | None = None,
            truncation: float | None = None) -> Path:
-    """`num` samples of a generator as a PNG grid, a `.npz` of uint8 images or a folder of PNGs,
-    generated and written a batch at a time (memory does not grow with `num`)."""
+    """`num` samples of a generator, written by its task a batch at a time (memory does not grow
+    with `num`): images as a PNG grid, a `.npz` or a folder of PNGs; volumes as a folder of meshes
+    with a sheet of renders, or a `.npz`."""
     out = Path(out)
-    if out.suffix not in (".png", ".npz", ""):
+    if out.suffix not in (".png", ".npz", ""):  # what any sampling task writes; refused before loading
         raise GanzooError(f"the output must be a .png grid, a .npz file or a folder, got {out.name}")
-    if out.suffix == ".png" and num > MAX_GRID:
-        raise GanzooError(f"a PNG grid holds at most {MAX_GRID} images, not {num}: write a .npz or a folder")
     model = load_trained_model(source)
-    require_task(model, "generation", "style", what=str(source))
+    task = require_task(model, "generation", "style", "volume", what=str(source))
     options = {}
     if truncation is not None:
         require_task(model, "style", what=f"truncation: {source}")
@@ -60,7 +59,7 @@ def sample(source: str | Path, out: str | Path, num: int, seed: int = 0, label: 
         model.check_labels(label, 1)
     except ValueError as error:  # labels out of range, or labels for an unconditional model
         raise GanzooError(f"label: {error}") from None
-    return write_image_stream(out, model.iter_generate(num, seed=seed, labels=label, **options), num, model.image_shape)
+    return task.write_samples(model, out, num, seed, label, **options)
 
 
 def style_panel(source: str | Path, out: str | Path, kind: str, **options) -> Path:
@@ -70,7 +69,7 @@ def style_panel(source: str | Path, out: str | Path, kind: str, **options) -> Pa
     if Path(out).suffix != ".png":
         raise GanzooError(f"the output must be a .png file, got {Path(out).name}")
     model = load_trained_model(source)
-    require_task(model, "style", what=str(source))
+    require_task(model, *(("style",) if kind == "mix" else ("style", "volume")), what=str(source))
     try:
         if kind == "mix":
             images, columns = model.style_mix(options["rows"], options["cols"], options["crossover"], options["truncation_psi"])

@@ -23,8 +23,10 @@ def training_dataset(
     seed: int,
     start_step: int = 0,
     labels: np.ndarray | None = None,
+    to_float=to_signed_tensor,
 ) -> tf.data.Dataset:
-    """Batches of images (or (images, labels)) for steps start_step, start_step + 1, ..."""
+    """Batches of images (or (images, labels)) for steps start_step, start_step + 1, ..., each
+    made float by `to_float` (uint8 -> [-1, 1] for images; volumes pass occupancy through)."""
     count = len(images)
     if count < batch_size:
         raise DataError(f"the dataset has {count} images, fewer than the batch size {batch_size}")
@@ -42,7 +44,7 @@ def training_dataset(
         return tf.data.Dataset.from_tensor_slices(tf.argsort(keys))
 
     def gather(indices):
-        batch = to_signed_tensor(tf.gather(pixels, indices))
+        batch = to_float(tf.gather(pixels, indices))
         if label_values is None:
             return batch
         return batch, tf.gather(label_values, indices)

@@ -30,7 +30,7 @@ class ImageData:
         return 0 if self.labels is None else int(self.labels.max()) + 1
 
 
-SOURCE_KINDS = ("tfds", "folder", "zip", "npz", "fetch")
+SOURCE_KINDS = ("tfds", "folder", "zip", "npz", "fetch", "shapes")  # shapes:N: procedural volumes (data/voxels.py)
 
 
 def parse_source(source: str) -> tuple[str, str]:
@@ -38,7 +38,8 @@ def parse_source(source: str) -> tuple[str, str]:
     'fetch:NAME' (a dataset of ganzoo's catalogue, data/catalog.py)."""
     kind, sep, target = source.partition(":")
     if not sep or kind not in SOURCE_KINDS or not target:
-        raise DataError(f"data source {source!r} must be 'tfds:NAME', 'folder:DIR', 'zip:FILE', 'npz:FILE' or 'fetch:NAME'")
+        raise DataError(f"data source {source!r} must be 'tfds:NAME', 'folder:DIR', 'zip:FILE', 'npz:FILE', 'fetch:NAME' "
+                        "or (volumes) 'shapes:N'")
     if kind == "fetch":
         from ganzoo.data.catalog import get_dataset
 
@@ -213,6 +214,8 @@ def load_images(
     """Real images as uint8 [N, H, W, C] at `image_shape` (None: as stored; tfds and npz
     sources only), with labels where the source has them."""
     kind, target = resolve_source(source)
+    if kind == "shapes":
+        raise DataError(f"{source} holds 3D volumes, not images: it is data for a volume model (gan3d)")
     if image_shape is None and kind in ("folder", "zip"):
         raise DataError(f"a {kind} of image files needs an image shape to decode its images at")
     if kind == "tfds":

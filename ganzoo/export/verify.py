@@ -27,10 +27,13 @@ def verify_export(version_dir: str | Path, threads: int = 2) -> list[Check]:
 
 
 def format_checks(checks: list[Check]) -> str:
-    lines = [f"{'artifact':16s} {'signature':16s} {'max |diff|':>12s} {'PSNR dB':>9s}  gate              result"]
+    with_iou = any(c.iou is not None for c in checks)  # occupancy grids
+    iou_header = f" {'IoU':>7s}" if with_iou else ""
+    lines = [f"{'artifact':16s} {'signature':16s} {'max |diff|':>12s} {'PSNR dB':>9s}{iou_header}  gate              result"]
     for c in checks:
+        iou = (f" {c.iou:7.4f}" if c.iou is not None else f" {'-':>7s}") if with_iou else ""
         lines.append(
-            f"{c.artifact:16s} {c.signature:16s} {c.max_abs_diff:12.3g} {c.psnr:9.2f}  {str(c.gate):17s} "
+            f"{c.artifact:16s} {c.signature:16s} {c.max_abs_diff:12.3g} {c.psnr:9.2f}{iou}  {str(c.gate):17s} "
             f"{'ok' if c.passed else 'FAIL'}"
         )
     return "\n".join(lines)

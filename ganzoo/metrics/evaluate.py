@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ganzoo.errors import GanzooError
-from ganzoo.metrics.session import MetricSession
 from ganzoo.recipes import load_recipe
 from ganzoo.training import load_trained_model, runs
 from ganzoo.training.model_card import write_model_card
@@ -30,7 +29,9 @@ def evaluate(run: str | Path, metrics: list[str], num: int = 10000, extractor: s
         raise GanzooError(f"{run.name} has no recipe to read the real data's source from: give the data source")
     data_dir = (recipe.data.data_dir or None) if recipe else None
     model = load_trained_model(run)
-    session = MetricSession(source, model.image_shape, num, extractor, split, inception_weights, data_dir)
+    from ganzoo.tasks import task_of
+
+    session = task_of(model).metric_session(model, source, num, extractor, split, data_dir, inception_weights)
     result = session.measure(model, metrics, seed)
     if run.is_dir():
         runs.append_result(run, result)

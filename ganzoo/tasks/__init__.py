@@ -9,8 +9,10 @@ from ganzoo.tasks.generation import GenerationTask
 from ganzoo.tasks.style import StyleTask
 from ganzoo.tasks.super_resolution import SuperResolutionTask
 from ganzoo.tasks.translation import TranslationTask
+from ganzoo.tasks.volume import VolumeTask
 
-TASKS: dict[str, Task] = {task.name: task for task in (GenerationTask(), StyleTask(), SuperResolutionTask(), TranslationTask())}
+TASKS: dict[str, Task] = {task.name: task for task in (GenerationTask(), StyleTask(), SuperResolutionTask(), TranslationTask(),
+                                           VolumeTask())}
 
 
 def get_task(name: str) -> Task:

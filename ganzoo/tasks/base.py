@@ -7,6 +7,7 @@ from __future__ import annotations
 import abc
 import contextlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -55,6 +56,21 @@ class Task(abc.ABC):
     def measure(self, model, recipe, **options) -> dict:
         """The zoo's quality protocol for this kind: {"metrics": {...}, "protocol": {...}} of a
         trained model, on the recipe's data (its test split where there is one)."""
+
+    def metric_session(self, model, source: str, num: int, extractor: str | None = None, split: str = "test",
+                       data_dir: str | None = None, inception_weights: str | None = None, train_missing: bool = False):
+        """What `ganzoo evaluate` and a recipe's [evaluation] measure a model with: an object whose
+        `measure(model, metrics, seed)` gives {"metrics", "protocol", ...} (image features here)."""
+        from ganzoo.metrics.session import MetricSession
+
+        return MetricSession(source, model.image_shape, num, extractor, split, inception_weights, data_dir, train_missing)
+
+    def write_samples(self, model, out: Path, num: int, seed: int, labels=None, **options) -> Path:
+        """`num` samples as a PNG grid, a `.npz` of uint8 images or a folder of PNGs, a batch at a
+        time (what `ganzoo sample` writes; tasks without sampling refuse)."""
+        from ganzoo.errors import GanzooError
+
+        raise GanzooError(f"{model.registry_name} ({self.name} model) does not sample: it takes inputs")
 
     @abc.abstractmethod
     def headline(self, metrics: dict) -> str:

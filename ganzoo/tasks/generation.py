@@ -75,6 +75,11 @@ class GenerationTask(Task):
             values["label_accuracy"] = float((fake.probabilities.argmax(axis=1) == labels).mean())
         return session.result(model, values, seed)
 
+    def write_samples(self, model, out, num: int, seed: int, labels=None, **options):
+        from ganzoo.images import write_image_stream
+
+        return write_image_stream(out, model.iter_generate(num, seed=seed, labels=labels, **options), num, model.image_shape)
+
     def headline(self, metrics: dict) -> str:
         text = f"FID {metrics['fid']:.2f}, {int(metrics['coverage_classes'])} classes"
         return text + (f", label recognised {metrics['label_accuracy']:.1%}" if "label_accuracy" in metrics else "")

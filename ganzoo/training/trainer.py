@@ -325,11 +325,9 @@ def periodic_evaluation(recipe: Recipe, model: GAN, run_dir: Path) -> PeriodicEv
     """The recipe's [evaluation] callback; its real features are computed (or read) now, so a
     missing extractor fails before training starts."""
     from ganzoo.metrics.registry import parse_metrics
-    from ganzoo.metrics.session import MetricSession
-
     section = recipe.evaluation
-    session = MetricSession(recipe.data.source, model.image_shape, section.num, section.extractor or None, section.split,
-                            data_dir=recipe.data.data_dir or None, train_missing=True)
+    session = task_of(model).metric_session(model, recipe.data.source, section.num, section.extractor or None, section.split,
+                                            data_dir=recipe.data.data_dir or None, train_missing=True)
     best = None
     if section.keep_best:
         best = tf.train.CheckpointManager(tf.train.Checkpoint(**model.checkpoint_objects()), str(run_dir / "best"), max_to_keep=1)

@@ -1,0 +1,118 @@
+"""Measuring 3D generators: a small 3D CNN classifier of a labelled volume source (trained once
+and cached, like the MNIST classifier), whose 128-d `features` give a Frechet distance and KID,
+and whose class votes give coverage. Generated grids are thresholded at 0.5 first (what a mesh
+of them shows); the real data are binary already."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+
+from ganzoo.errors import GanzooError
+from ganzoo.metrics.extractors import Extractor, Features, cache_dir, short_sha256, slug
+from ganzoo.metrics.session import MetricSession
+
+TRAIN_SHAPES = 3000  # examples the classifier trains on (procedural shapes are made on demand)
+
+
+def build_volume_classifier(volume_size: int, num_classes: int) -> keras.Model:
+    """[0, 1] occupancy -> logits, through three stride-2 3D convolutions and a 128-unit `features` layer."""
+    layers = keras.layers
+    volumes = keras.Input((volume_size,) * 3 + (1,), name="volume")
+    x = volumes
+    for i, filters in enumerate((16, 32, 64)):
+        x = layers.Conv3D(filters, 3, strides=2, padding="same", activation="relu", name=f"conv{i + 1}")(x)
+    x = layers.GlobalAveragePooling3D(name="pool")(x) if volume_size > 32 else layers.Flatten(name="flatten")(x)
+    features = layers.Dense(128, activation="relu", name="features")(x)
+    logits = layers.Dense(num_classes, name="logits")(features)
+    return keras.Model(volumes, logits, name="volume_classifier")
+
+
+def volume_classifier_path(source: str, volume_size: int):
+    return cache_dir() / "classifiers" / f"volumes-{slug(source)}-{volume_size}.keras"
+
+
+def train_volume_classifier(source: str, volume_size: int, epochs: int = 4, seed: int = 0) -> tuple:
+    """Trains the classifier on SOURCE's train split, measures it on its test split, caches it."""
+    from ganzoo.data.voxels import load_volumes
+    from ganzoo.files import atomic_path, atomic_write_bytes
+
+    train = load_volumes(source, volume_size, "train", max_examples=TRAIN_SHAPES)
+    if train.labels is None:
+        raise GanzooError(f"{source} has no labels: the volume classifier needs labelled volumes (sub-folders per class)")
+    test = load_volumes(source, volume_size, "test", max_examples=1000)
+    keras.utils.set_random_seed(seed)
+    model = build_volume_classifier(volume_size, train.num_classes)
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    model.fit(train.volumes.astype("float32"), train.labels, batch_size=64, epochs=epochs, verbose=0)
+    _, accuracy = model.evaluate(test.volumes.astype("float32"), test.labels, batch_size=128, verbose=0)
+    path = volume_classifier_path(source, volume_size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+    info = {"source": source, "volume_size": volume_size, "train_examples": len(train.volumes), "epochs": epochs,
+            "test_accuracy": float(accuracy), "weights_sha256": short_sha256(path)}
+    atomic_write_bytes(path.with_suffix(".json"), json.dumps(info, indent=2).encode())
+    return path, info
+
+
+class VolumeExtractor(Extractor):
+    """The cached classifier of a labelled volume source: features and probabilities of grids."""
+
+    def __init__(self, source: str, volume_size: int):
+        path = volume_classifier_path(source, volume_size)
+        if not path.is_file():
+            print(f"ganzoo: training the volume classifier for {source} (once; cached in {path})")
+            train_volume_classifier(source, volume_size)
+        model = keras.saving.load_model(path)
+        self.model = keras.Model(model.input, [model.get_layer("features").output, model.output])
+        self.name = f"volume_classifier:{source}"
+        self.weights_hash = short_sha256(path)
+        self.resize = "none (grids at the model's size, thresholded at 0.5)"
+        self.test_accuracy = json.loads(path.with_suffix(".json").read_text())["test_accuracy"]
+
+    def _prepare(self, volumes):
+        volumes = np.asarray(volumes)
+        scale = 255.0 if volumes.dtype == np.uint8 and volumes.max() > 1 else 1.0
+        return (volumes.astype("float32") / scale > 0.5).astype("float32")
+
+    def _batch(self, volumes):
+        features, logits = self.model(volumes, training=False)
+        return keras.ops.convert_to_numpy(features), keras.ops.convert_to_numpy(keras.ops.softmax(logits))
+
+
+class VolumeMetricSession(MetricSession):
+    """MetricSession for volumes: the volume classifier and the real grids' features of one
+    (source, split, size, count); `measure` also gives the real-vs-real floor (the same
+    distances between the train and the test split's grids) so a distance has a scale."""
+
+    def __init__(self, source: str, volume_size: int, num: int, split: str = "test"):
+        from ganzoo.data.voxels import load_volumes
+
+        self.source, self.split, self.num, self.volume_size = source, split, num, volume_size
+        self.extractor = VolumeExtractor(source, volume_size)
+        self.real = self.extractor(load_volumes(source, volume_size, split, max_examples=num).volumes)
+
+    def features(self, volumes) -> Features:
+        return self.extractor(np.asarray(volumes))
+
+    def floor(self, metrics: list[str]) -> dict[str, float]:
+        """The metrics of `num` other real grids (the other split's) against these."""
+        from ganzoo.data.voxels import load_volumes
+
+        other = "train" if self.split != "train" else "test"
+        real = self.features(load_volumes(self.source, self.volume_size, other, max_examples=self.num).volumes)
+        return {f"{k}_real_vs_real": v for k, v in self.compare(real, [m for m in metrics if m in ("fid", "kid")]).items()
+                if not k.endswith("_std")}
+
+    def measure(self, model, metrics: list[str], seed: int = 0) -> dict:
+        values = self.compare(self.features(model.generate(self.num, seed=seed)), metrics)
+        values.update(self.floor(metrics))
+        return self.result(model, values, seed)
+
+    def result(self, model, values: dict[str, float], seed: int) -> dict:
+        result = super().result(model, values, seed)
+        result["protocol"]["classifier_test_accuracy"] = round(self.extractor.test_accuracy, 4)
+        return result

@@ -1,0 +1,327 @@
+"""3D-GAN: voxel data (procedural shapes, binvox, npy/npz, meshes), the adaptive discriminator
+update, training through a recipe with evaluation and resume, export with occupancy gates,
+meshes and renders out, and no mesh library on the train / export / serve path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+
+import ganzoo
+from ganzoo.cli import main
+from ganzoo.data.voxels import (
+    SHAPE_CLASSES,
+    fit_grid,
+    load_volumes,
+    procedural_shapes,
+    read_binvox,
+)
+from ganzoo.errors import DataError
+
+
+# ------------------------------------------------------------------------------------ data
+def test_procedural_shapes_are_deterministic_labelled_and_split():
+    shapes = procedural_shapes(10, 16)
+    again = procedural_shapes(10, 16)
+    np.testing.assert_array_equal(shapes.volumes, again.volumes)
+    np.testing.assert_array_equal(procedural_shapes(4, 16, start=6).volumes, shapes.volumes[6:])  # shape i is shape i
+    assert shapes.volumes.shape == (10, 16, 16, 16, 1) and shapes.volumes.dtype == np.uint8
+    assert list(shapes.labels) == [i % len(SHAPE_CLASSES) for i in range(10)]
+    assert not np.array_equal(procedural_shapes(10, 16, "test").volumes, shapes.volumes)
+    fill = shapes.volumes.reshape(10, -1).mean(axis=1)
+    assert (fill > 0.01).all() and (fill < 0.6).all(), fill  # every shape has voxels, none is a block
+    # Upright: a chair's seat level is occupied, its floor has only legs; a lamp's base is the widest below its shade.
+    chair = shapes.volumes[0, ..., 0]
+    assert chair[:, -1, :].sum() < chair.sum() * 0.1
+
+
+def binvox_bytes(grid_xzy: np.ndarray) -> bytes:
+    """A .binvox file of a bool grid stored in binvox's own order ([x, z, y], y fastest)."""
+    flat = grid_xzy.astype(np.uint8).ravel()
+    runs, start = [], 0
+    while start < len(flat):
+        end = start
+        while end < len(flat) and flat[end] == flat[start] and end - start < 255:
+            end += 1
+        runs += [flat[start], end - start]
+        start = end
+    n = grid_xzy.shape[0]
+    return f"#binvox 1\ndim {n} {n} {n}\ntranslate 0 0 0\nscale 1\ndata\n".encode() + bytes(runs)
+
+
+def test_binvox_reads_in_ganzoo_axes_and_bad_files_are_one_error():
+    grid = np.zeros((6, 6, 6), bool)  # [x, z, y], y up
+    grid[1, 2, 0] = True  # x = 1, z = 2, on the floor (y = 0)
+    volume = read_binvox(binvox_bytes(grid))
+    assert volume.shape == (6, 6, 6) and volume.sum() == 1
+    assert volume[2, 5, 1]  # [depth = z, height from the top = 5 - y, width = x]
+    with pytest.raises(DataError, match="not a valid .binvox"):
+        read_binvox(b"#binvox 1\ndim 4 4 4\ndata\n\x01\x05")  # 5 voxels for 64
+    assert fit_grid(np.ones((30, 30, 30)), 32)[1:31, 1:31, 1:31].all()  # ModelNet's 30^3 centred in 32^3
+    assert fit_grid(np.ones((64, 64, 64)), 32).all()
+
+
+def test_folders_of_binvox_npy_and_meshes_load_labelled_by_subfolder(tmp_path):
+    import trimesh
+
+    (tmp_path / "boxes").mkdir()
+    (tmp_path / "cubes").mkdir()
+    trimesh.creation.box((1.0, 0.5, 0.25)).export(tmp_path / "boxes" / "a.off")
+    trimesh.creation.box((1.0, 1.0, 1.0)).export(tmp_path / "boxes" / "b.obj")
+    np.save(tmp_path / "cubes" / "c.npy", np.ones((8, 8, 8), np.uint8))
+    (tmp_path / "cubes" / "d.binvox").write_bytes(binvox_bytes(np.ones((4, 4, 4), bool)))
+    (tmp_path / "cubes" / "notes.txt").write_text("ignored")
+    data = load_volumes(f"folder:{tmp_path}", 16)
+    assert data.volumes.shape == (4, 16, 16, 16, 1) and list(data.labels) == [0, 0, 1, 1]
+    assert data.class_names == ("boxes", "cubes")
+    flat_box, cube = data.volumes[0, ..., 0], data.volumes[1, ..., 0]
+    assert 0.9 < cube.mean() <= 1.0  # a solid unit cube fills the grid
+    # The 1 x 0.5 x 0.25 box (z up in the file): full width, half as deep, a quarter as high.
+    extent = [np.flatnonzero(flat_box.any(axis=tuple(a for a in range(3) if a != axis))).size for axis in range(3)]
+    assert extent[2] >= 15 and 7 <= extent[0] <= 9 and 3 <= extent[1] <= 5, extent  # [depth, height, width]
+    with pytest.raises(DataError, match="holds no"):
+        load_volumes(f"folder:{tmp_path / 'boxes' / 'none'}", 16) if (tmp_path / "boxes" / "none").mkdir() is None else None
+
+
+# ----------------------------------------------------------------------------------- model
+def test_adaptive_discriminator_update_skips_d_when_it_is_accurate_enough():
+    """D's bias pushed well positive: every real logit is right and every fake one wrong, so its
+    accuracy is exactly 0.5. A threshold below skips D's update (weights and optimizer state
+    stay), one above updates it; G learns either way."""
+    real = procedural_shapes(8, 8).volumes.astype("float32")
+    for threshold, updated in ((0.4, False), (0.6, True)):
+        keras.utils.set_random_seed(0)
+        model = ganzoo.create_model("gan3d", "tiny", adaptive_d_threshold=threshold)
+        model.compile()
+        logit = model.discriminator.get_layer("logit")
+        logit.bias.assign([10.0])
+        d_before = [v.numpy().copy() for v in model.discriminator.trainable_variables + model.d_optimizer.variables]
+        g_before = [v.numpy().copy() for v in model.generator.trainable_variables]
+        logs = model.train_step(tf.constant(real))
+        d_after = [v.numpy() for v in model.discriminator.trainable_variables + model.d_optimizer.variables]
+        assert float(logs["d_accuracy"]) == 0.5 and float(logs["d_updated"]) == float(updated)
+        assert all(np.array_equal(a, b) for a, b in zip(d_before, d_after)) == (not updated)
+        assert not all(np.array_equal(a, v.numpy()) for a, v in zip(g_before, model.generator.trainable_variables))
+    with pytest.raises(ValueError, match="adaptive_d_threshold"):
+        ganzoo.create_model("gan3d", "tiny", adaptive_d_threshold=1.5)
+
+
+def test_presets_build_the_papers_shapes():
+    paper = ganzoo.models.preset_config("gan3d", "64")
+    assert paper["latent_dim"] == 200 and paper["volume_size"] == 64 and paper["adaptive_d_threshold"] == 0.8
+    model = ganzoo.create_model("gan3d", "32")
+    assert model.generator.output_shape == (None, 32, 32, 32, 1) and model.image_shape == (32, 32, 32, 1)
+    assert model.discriminator.output_shape == (None, 1)
+
+
+# --------------------------------------------------------------------- recipe, evaluate, resume
+RECIPE = """
+[model]
+name = "gan3d"
+preset = "tiny"
+overrides = {{ "adaptive_d_threshold" = 0.8 }}
+
+[data]
+source = "shapes:200"
+
+[train]
+steps = {steps}
+batch_size = 16
+steps_per_epoch = 5
+seed = 1
+jit_compile = false
+
+[optimizer.generator]
+learning_rate = 2e-3
+options = {{ beta_1 = 0.5 }}
+
+[optimizer.discriminator]
+learning_rate = 2e-4
+options = {{ beta_1 = 0.5 }}
+
+[logging]
+log_every_steps = 5
+sample_grid = 8
+
+[evaluation]
+every_epochs = 2
+metrics = "fid,coverage"
+num = 50
+"""
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """A tiny run trained 10 of 20 steps (the rest by resume), with evaluation every 2 epochs."""
+    import os
+
+    root = tmp_path_factory.mktemp("gan3d")
+    os.environ["GANZOO_CACHE"] = str(root / "cache")  # the volume classifier is trained here
+    from ganzoo.recipes import load_recipe
+    from ganzoo.training import resume, train
+
+    (root / "r.toml").write_text(RECIPE.format(steps=20))
+    run = train(load_recipe(root / "r.toml"), out=root / "runs", max_steps=10, verbose=0)
+    (run / "recipe.toml").write_text((run / "recipe.toml").read_text().replace("steps = 10", "steps = 20"))
+    resume(run, verbose=0)
+    yield run
+    del os.environ["GANZOO_CACHE"]
+
+
+def test_a_recipe_trains_resumes_evaluates_and_renders(trained_run):
+    import json
+
+    from ganzoo.training import load_trained_model
+
+    model = load_trained_model(trained_run)
+    assert int(model.g_optimizer.iterations) == 20
+    history = [json.loads(line) for line in (trained_run / "history.jsonl").read_text().splitlines()]
+    assert [h["step"] for h in history] == [5, 10, 15, 20] and {"d_accuracy", "d_updated"} <= history[-1].keys()
+    results = [json.loads(line) for line in (trained_run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in results] == [10, 20]
+    metrics = results[-1]["metrics"]
+    assert metrics["fid"] > metrics["fid_real_vs_real"] >= 0 and 1 <= metrics["coverage_classes"] <= 5
+    assert results[-1]["protocol"]["classifier_test_accuracy"] > 0.5  # 5 classes told apart (chance 0.2) at 8^3 from 200 shapes
+    sheet = tf.io.decode_png(tf.io.read_file(str(trained_run / "samples.png"))).numpy()
+    assert sheet.shape[0] > 16 * 8  # renders (2x the grid) of the 64 samples, not raw slices
+    result = CliRunner().invoke(main, ["evaluate", str(trained_run), "--metrics", "fid,kid,coverage", "--num", "50"])
+    assert result.exit_code == 0, result.output
+    assert "fid_real_vs_real" in result.output and "volume_classifier:shapes:200" in result.output
+
+
+def test_render_shows_a_shape_upright_and_an_empty_grid_as_background():
+    from ganzoo.volumes import render_numpy
+
+    volumes = procedural_shapes(2, 16).volumes
+    empty = np.zeros_like(volumes[:1])
+    images = render_numpy(np.concatenate([volumes, empty]).astype("float32"))
+    assert images.shape == (3, 32, 32, 1) and images.min() >= -1 and images.max() <= 1
+    assert (images[2] == -1).all() and (images[:2] > -1).mean(axis=(1, 2, 3)).min() > 0.05
+    table = images[1, ..., 0] > -1  # a table: its top is wider than its legs
+    rows = np.flatnonzero(table.any(axis=1))
+    assert table[rows[0] : rows[0] + 4].sum(axis=1).max() > table[rows[-1] - 2 : rows[-1] + 1].sum(axis=1).max()
+
+
+# ----------------------------------------------------------------------------------- export
+def confident(model):
+    """Scales the final layer so occupancy lies far from 0.5 (pre-sigmoid spread ~10, as a trained
+    model's is): IoU gates need decisive voxels to mean anything. An initialised model's
+    occupancy is 0.5 +- 0.002."""
+    probabilities = np.clip(model.generate(8, seed=0), 1e-6, 1 - 1e-6)
+    scale = 10.0 / float(np.log(probabilities / (1 - probabilities)).std())
+    for generator in {id(g): g for g in (model.generator, model.sampling_generator)}.values():
+        layer = generator.get_layer("to_volume")
+        layer.kernel.assign(layer.kernel * scale)
+        layer.bias.assign(layer.bias * scale)
+    return model
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    from ganzoo.export import export_saved_model
+
+    keras.utils.set_random_seed(0)
+    model = confident(ganzoo.create_model("gan3d", "tiny"))
+    base = tmp_path_factory.mktemp("export3d")
+    return model, export_saved_model(model, base, "gan3d", ["float32", "float16", "dynamic", "int8"])
+
+
+def test_signatures_serve_occupancy_and_every_format_verifies(exported):
+    from ganzoo.export.verify import format_checks, verify_export
+
+    model, version_dir = exported
+    probabilities = model.generate(3, seed=5)
+    assert 0.1 < (probabilities > 0.5).mean() < 0.9 and (np.abs(probabilities - 0.5) > 0.25).mean() > 0.8
+    signatures = tf.saved_model.load(str(version_dir)).signatures
+    served = signatures["serving_default"](latent=tf.constant(model.sample_latents(3, 5)))["volumes"].numpy()
+    assert served.dtype == np.uint8 and served.shape == (3, 8, 8, 8, 1)
+    assert np.abs(served.astype(int) - np.round(probabilities * 255)).max() <= 1
+    sampled = signatures["sample"](seed=tf.constant(5, tf.int64), num_samples=tf.constant(3))["volumes"].numpy()
+    np.testing.assert_array_equal(sampled, served)  # the same seed, the same shapes
+    with pytest.raises(tf.errors.InvalidArgumentError, match="latent"):
+        signatures["generate"](latent=tf.zeros([2, model.latent_dim + 1]))
+    checks = verify_export(version_dir)
+    table = format_checks(checks)
+    assert len(checks) == 7 and all(c.passed for c in checks), table
+    assert all(c.iou is not None for c in checks) and "IoU" in table
+    assert min(c.iou for c in checks if "int8" not in c.artifact) >= 0.99
+
+
+def test_verify_export_fails_an_occupancy_that_moved(exported, tmp_path):
+    import shutil
+
+    from ganzoo.export.gates import iou
+    from ganzoo.export.verify import verify_export
+
+    _, version_dir = exported
+    broken = tmp_path / "1"
+    shutil.copytree(version_dir, broken)
+    reference = broken / "assets.extra" / "ganzoo_reference.npz"
+    values = dict(np.load(reference))
+    values["volumes"] = values["volumes"][:, ::-1]  # upside down
+    np.savez(reference, **values)
+    failed = [c for c in verify_export(broken) if not c.passed]
+    assert {c.artifact for c in failed} >= {"saved_model", "tflite float32", "tflite int8"}
+    assert iou(np.zeros((2, 2)), np.zeros((2, 2))) == 1.0 and iou(np.eye(2), 1 - np.eye(2)) == 0.0
+
+
+# ------------------------------------------------------------------------- files people open
+def test_sample_writes_meshes_renders_and_grids(tmp_path):
+    import trimesh
+
+    keras.utils.set_random_seed(0)
+    confident(ganzoo.create_model("gan3d", "tiny")).save(tmp_path / "g.keras")
+    result = CliRunner().invoke(main, ["sample", str(tmp_path / "g.keras"), "--num", "3", "--seed", "4", "--out", str(tmp_path / "shapes")])
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (tmp_path / "shapes").iterdir())
+    assert {"samples.png", "volumes.npz", "shape_000000.obj", "shape_000000.glb"} <= set(names)
+    grids = np.load(tmp_path / "shapes" / "volumes.npz")["volumes"]
+    model = keras.saving.load_model(tmp_path / "g.keras")
+    assert grids.shape == (3, 8, 8, 8, 1) and np.abs(grids.astype(int) - np.round(model.generate(3, seed=4) * 255)).max() <= 1
+    mesh = trimesh.load(tmp_path / "shapes" / "shape_000000.obj", force="mesh")
+    glb = trimesh.load(tmp_path / "shapes" / "shape_000000.glb", force="mesh")
+    assert len(mesh.faces) > 10 and len(glb.vertices) == len(mesh.vertices)
+    # The mesh encloses what the grid holds: its volume is the solid voxels' to within the surface's rounding.
+    solid = (grids[0] > 127).sum()
+    assert 0.5 * solid < abs(mesh.volume) < 1.5 * solid + 8
+    result = CliRunner().invoke(main, ["sample", str(tmp_path / "g.keras"), "--num", "2", "--out", str(tmp_path / "s.png")])
+    assert result.exit_code == 1 and "written to a folder" in result.output and len(result.output.strip().splitlines()) == 1
+    result = CliRunner().invoke(main, ["interpolate", str(tmp_path / "g.keras"), "--seeds", "1,2,3", "--steps", "4",
+                                       "--out", str(tmp_path / "strip.png")])
+    assert result.exit_code == 0, result.output
+    assert tf.io.decode_png(tf.io.read_file(str(tmp_path / "strip.png"))).shape[0] > 2 * 16  # two rows of renders
+
+
+def test_a_procedural_chair_meshes_to_its_voxel_volume():
+    from ganzoo.volumes import mesh_of
+
+    chair = procedural_shapes(1, 32).volumes[0]
+    mesh = mesh_of(chair.astype("float32"))
+    assert mesh.is_watertight
+    assert abs(abs(mesh.volume) / chair.sum() - 1) < 0.25  # marching cubes rounds corners off
+    assert mesh_of(np.zeros((8, 8, 8, 1))) is None
+
+
+def test_training_export_and_serving_import_no_mesh_library(tmp_path):
+    """trimesh and scikit-image are for files people open; the paths a server runs never import them."""
+    script = f"""
+import sys, keras, numpy as np, tensorflow as tf, ganzoo
+from ganzoo.data import training_dataset
+from ganzoo.data.voxels import procedural_shapes
+from ganzoo.tasks.volume import occupancy_float
+from ganzoo.export import export_saved_model
+model = ganzoo.create_model("gan3d", "tiny", adaptive_d_threshold=0.8)
+model.compile()
+model.fit(training_dataset(procedural_shapes(32, 8).volumes, 8, 0, to_float=occupancy_float), epochs=1, steps_per_epoch=2, verbose=0)
+version = export_saved_model(model, {str(tmp_path)!r}, "g", ["float32"])
+tf.saved_model.load(str(version)).signatures["sample"](seed=tf.constant(1, tf.int64), num_samples=tf.constant(2))
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("trimesh", "skimage")))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[-2] == "[]", out[-5:]
