@@ -130,7 +130,7 @@ def style_mix(run, rows, cols, crossover, truncation, out) -> None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="A .png strip (one row per pair).")
 @one_line_errors
 def interpolate(run, seeds, steps, truncation, out) -> None:
-    """Latent interpolation strip from a stylegan_lite RUN (straight lines in w between seeds)."""
+    """Latent interpolation strip from a stylegan_lite RUN (straight lines in w) or a gan3d RUN (renders)."""
     from ganzoo.actions import style_panel
 
     click.echo(f"wrote {style_panel(run, out, 'interpolate', seeds=parse_seeds(seeds), steps=steps, truncation_psi=truncation)}")
@@ -382,7 +382,7 @@ def bench_export_command(source, model_name, preset, batch, repeats, threads) ->
 @one_line_errors
 def bench_train_command(model_name, preset, batch, steps, warmup, jit_compile, steps_per_execution, updates,
                         mixed_precision, profile_dir) -> None:
-    """Training images/sec of MODEL (and, for dcgan, of a keras-io-style reference) in one process."""
+    """Training images/sec of MODEL (and, for dcgan and gan3d, of a keras-io-style loop of the same networks) in one process."""
     from ganzoo.bench.train import bench_train, format_bench_train
 
     window = max(1, steps // 6)

@@ -33,6 +33,14 @@ def test_bench_train_compares_dcgan_with_the_keras_io_reference():
     assert "updates=alternating" in result.output  # the default order is stated
 
 
+def test_bench_train_times_gan3d_against_a_plain_keras_loop_of_the_same_networks():
+    result = CliRunner().invoke(main, ["bench", "train", "gan3d", "--batch", "8", "--steps", "4", "--warmup", "1"])
+    assert result.exit_code == 0, result.output
+    rows = table_rows(result.output, "contender")
+    assert [r[0] for r in rows] == ["plain", "ganzoo"] and float(rows[0][3]) > 0 and float(rows[1][1]) > 0
+    assert "procedural shapes at 8^3" in result.output  # tiny by default; volumes, not images
+
+
 def test_bench_train_other_models_and_bad_names():
     result = CliRunner().invoke(main, ["bench", "train", "cgan", "--batch", "8", "--steps", "4", "--warmup", "1", "--preset", "tiny"])
     assert result.exit_code == 0, result.output

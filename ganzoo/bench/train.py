@@ -75,6 +75,32 @@ def measure(contenders: list[Contender], batch: int, warmup: int, window: int, w
             contender.window_images_per_s += window_rates(timer.marks, 0, window, batch)
 
 
+def dcgan_reference(config: dict, model, batch: int) -> Contender:
+    from ganzoo.bench.reference_dcgan import build_reference, reference_dataset
+    from ganzoo.data.sources import benchmark_images
+
+    reference = build_reference(config["latent_dim"], config["image_shape"], config["g_filters"], config["d_filters"])
+    images, _ = benchmark_images(model.image_shape)
+    return Contender("keras-io reference", reference, reference_dataset(images, batch), "compile() defaults")
+
+
+def gan3d_reference(config: dict, model, batch: int) -> Contender:
+    from ganzoo.bench.reference_dcgan import (
+        build_reference_3d,
+        reference_volume_dataset,
+    )
+    from ganzoo.data.voxels import procedural_shapes
+
+    reference = build_reference_3d(config["latent_dim"], config["volume_size"], config["g_filters"], config["d_filters"])
+    volumes = procedural_shapes(512, config["volume_size"]).volumes
+    return Contender("plain keras loop", reference, reference_volume_dataset(volumes, batch), "compile() defaults, same networks")
+
+
+# The baseline each model is timed against, where there is one: the same networks in the loop a
+# Keras user writes (keras-io's "DCGAN overriding train_step").
+REFERENCES = {"dcgan": dcgan_reference, "gan3d": gan3d_reference}
+
+
 def bench_train(model_name: str, preset: str | None, batch: int, warmup: int = 20, window: int = 10, windows: int = 6,
                 jit_compile: bool | None = None, steps_per_execution: int | None = None,
                 updates: str | None = None, mixed_precision: str | None = None,
@@ -84,8 +110,6 @@ def bench_train(model_name: str, preset: str | None, batch: int, warmup: int = 2
     so the profiler does not slow the timed windows). `preset` None: mnist where the model has one,
     else tiny."""
     from ganzoo.bench.memory import peak_memory_mib
-    from ganzoo.bench.reference_dcgan import build_reference, reference_dataset
-    from ganzoo.data.sources import benchmark_images
     from ganzoo.models import list_presets, preset_config
     from ganzoo.recipes import TrainSection, recipe_from_dict
     from ganzoo.tasks import task_of
@@ -118,11 +142,8 @@ def bench_train(model_name: str, preset: str | None, batch: int, warmup: int = 2
     dataset, description = task_of(model).bench_dataset(model, batch)
     contenders = [Contender("ganzoo", model, dataset,
                             f"jit_compile={jit}, steps_per_execution={spe}, updates={model.updates}, {precision}")]
-    if model_name == "dcgan":
-        config = preset_config("dcgan", preset)
-        reference = build_reference(config["latent_dim"], config["image_shape"], config["g_filters"], config["d_filters"])
-        images, _ = benchmark_images(model.image_shape)
-        contenders.insert(0, Contender("keras-io reference", reference, reference_dataset(images, batch), "compile() defaults"))
+    if model_name in REFERENCES:
+        contenders.insert(0, REFERENCES[model_name](preset_config(model_name, preset), model, batch))
     measure(contenders, batch, warmup, window, windows)
     profiles = []
     if profile_dir is not None:
