@@ -85,6 +85,10 @@ def test_folders_of_binvox_npy_and_meshes_load_labelled_by_subfolder(tmp_path):
     # The 1 x 0.5 x 0.25 box (z up in the file): full width, half as deep, a quarter as high.
     extent = [np.flatnonzero(flat_box.any(axis=tuple(a for a in range(3) if a != axis))).size for axis in range(3)]
     assert extent[2] >= 15 and 7 <= extent[0] <= 9 and 3 <= extent[1] <= 5, extent  # [depth, height, width]
+    with pytest.raises(DataError, match="shapes:N takes a number"):
+        load_volumes("shapes:many", 16)
+    with pytest.raises(DataError, match="holds 3D volumes, not images"):
+        ganzoo.data.load_images("shapes:10", (28, 28, 1))
     with pytest.raises(DataError, match="holds no"):
         load_volumes(f"folder:{tmp_path / 'boxes' / 'none'}", 16) if (tmp_path / "boxes" / "none").mkdir() is None else None
 
@@ -188,6 +192,11 @@ def test_a_recipe_trains_resumes_evaluates_and_renders(trained_run):
     metrics = results[-1]["metrics"]
     assert metrics["fid"] > metrics["fid_real_vs_real"] >= 0 and 1 <= metrics["coverage_classes"] <= 5
     assert results[-1]["protocol"]["classifier_test_accuracy"] > 0.5  # 5 classes told apart (chance 0.2) at 8^3 from 200 shapes
+    tags = set()
+    for event_file in (trained_run / "logs").glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(event_file)):
+            tags |= {value.tag for value in event.summary.value}
+    assert {"samples", "train/d_accuracy", "train/d_updated"} <= tags  # renders in TensorBoard each epoch
     sheet = tf.io.decode_png(tf.io.read_file(str(trained_run / "samples.png"))).numpy()
     assert sheet.shape[0] > 16 * 8  # renders (2x the grid) of the 64 samples, not raw slices
     result = CliRunner().invoke(main, ["evaluate", str(trained_run), "--metrics", "fid,kid,coverage", "--num", "50"])
