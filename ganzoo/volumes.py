@@ -54,14 +54,18 @@ def render(volumes, size: int | None = None, yaw: float = 35.0, pitch: float = 2
     first = tf.argmax(tf.cast(occupied, tf.int32), axis=-1, output_type=tf.int32)
     depth = tf.cast(first, tf.float32) / samples * 2 * extent  # distance from the camera plane
     depth = tf.where(hit, depth, 2 * extent)
-    # Surface slope from depth differences between neighbouring pixels (clipped at silhouettes).
+    # Surface slope from depth differences between neighbouring pixels (clipped at silhouettes),
+    # on depth smoothed over 3x3 pixels so voxel steps do not stripe flat faces.
     step = 2 * extent / 1.6 / size
+    depth = tf.nn.avg_pool2d(depth[..., None], 3, 1, "SAME")[..., 0]
     dx = tf.clip_by_value((depth[:, :, 2:] - depth[:, :, :-2]) / (2 * step), -4, 4)
     dy = tf.clip_by_value((depth[:, 2:, :] - depth[:, :-2, :]) / (2 * step), -4, 4)
     dx = tf.pad(dx, [[0, 0], [0, 0], [1, 1]])
     dy = tf.pad(dy, [[0, 0], [1, 1], [0, 0]])
-    normal = tf.stack([dx, -dy, -tf.ones_like(dx)], axis=-1)  # depth grows away from the camera
-    normal = -normal / tf.norm(normal, axis=-1, keepdims=True)
+    # The surface (u, v, -depth) has the camera-facing normal (d depth/du, d depth/dv, 1); image
+    # rows run down, so d/dv = -d/drow.
+    normal = tf.stack([dx, -dy, tf.ones_like(dx)], axis=-1)
+    normal = normal / tf.norm(normal, axis=-1, keepdims=True)
     light = tf.constant([-0.4, 0.6, 0.7]) / tf.norm(tf.constant([-0.4, 0.6, 0.7]))
     lambert = tf.maximum(tf.reduce_sum(normal * light, axis=-1), 0.0)
     shade = 0.25 + 0.75 * lambert - 0.15 * (depth / (2 * extent))  # a little darker further back
