@@ -78,7 +78,7 @@ def test_bench_serve_measures_every_format_of_an_export(tmp_path):
 
 
 @pytest.mark.parametrize("name, files", [("dcgan", ["float32"]), ("stylegan_lite", ["float32"]), ("srgan", ["float32"]),
-                                         ("cyclegan", ["a2b.float32", "b2a.float32"])])
+                                         ("cyclegan", ["a2b.float32", "b2a.float32"]), ("gan3d", ["float32"])])
 def test_bench_serve_works_for_every_task(tmp_path, name, files):
     """Each kind of export is fed the inputs its task names (latents, latents and truncation, LR
     images, domain-A images), read from the export alone."""

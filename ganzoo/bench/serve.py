@@ -30,7 +30,7 @@ def bench_version_dir(version_dir: Path, threads: int, repeats: int, throughput_
 
     def saved_model_call(inputs):
         feeds = {k: tf.constant(v) for k, v in inputs.items()}
-        return lambda: function(**feeds)["images"].numpy()
+        return lambda: next(iter(function(**feeds).values())).numpy()  # the one output: images, volumes
 
     rows.append(measure_row("SavedModel", saved_model_call(one), saved_model_call(many), repeats,
                             throughput_batch, directory_size(version_dir)))
