@@ -31,6 +31,7 @@ setup(
         "pillow",  # reading user images (upscale, translate, evaluate-sr)
         "trimesh",  # gan3d: meshes out (.obj / .glb) and mesh files in (voxelised); file output only
         "scikit-image",  # gan3d: marching cubes, occupancy grid -> mesh; file output only
+        "matplotlib",  # bench time-to-quality: its PNG plot (imported only there)
     ],
     extras_require={
         # ptxas before CUDA 12.6.3 can miscompile XLA code on Hopper GPUs (XLA warns about it).

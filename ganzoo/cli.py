@@ -470,6 +470,42 @@ def bench_cyclegan_command(minutes, overrides, classifier_epochs, out) -> None:
     click.echo(format_bench_cyclegan(result))
 
 
+@bench.command("time-to-quality")
+@click.argument("recipes", nargs=-1, required=True, metavar="RECIPE...")
+@click.option("--minutes", default=10.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Training budget of each contender (measurements excluded).")
+@click.option("--every", "every_s", default=60.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Seconds of training between measurements.")
+@click.option("--seeds", default="0", show_default=True, help="Comma-separated seeds; every contender trains once per seed.")
+@click.option("--num", default=10000, show_default=True, type=click.IntRange(min=10), help="Generated and real images per measurement.")
+@click.option("--fid", "targets", default="20,10", show_default=True, help="FIDs to report the time to, comma-separated.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override for every recipe. Repeatable.")
+@click.option("--reference/--no-reference", default=None, help="Train the keras-io reference too [default: for DCGAN recipes].")
+@click.option("--out", default="runs/time_to_quality", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Each measurement gets a new numbered folder here (curves CSV, plot, the runs).")
+@one_line_errors
+def bench_time_to_quality_command(recipes, minutes, every_s, seeds, num, targets, overrides, reference, out) -> None:
+    """FID against training seconds of RECIPEs (names in recipes/, .toml files, or a model's
+    MNIST recipe) and, for DCGAN, the keras-io reference: a CSV, a PNG plot and the time to each FID."""
+    import platform
+
+    from ganzoo.bench.time_to_quality import (
+        bench_time_to_quality,
+        format_time_to_quality,
+    )
+    from ganzoo.errors import GanzooError
+
+    try:
+        fids = [float(t) for t in targets.split(",") if t.strip()]
+    except ValueError:
+        raise GanzooError(f"--fid takes comma-separated numbers, got {targets!r}") from None
+    result = bench_time_to_quality(list(recipes), minutes, every_s, parse_seeds(seeds), num, list(overrides), reference, out,
+                                   fids)
+    click.echo(f"{platform.machine()} {os.cpu_count()} cores; {minutes:g} min of training each, measured every {every_s:g} s "
+               f"on {num} generated vs {num} real test images")
+    click.echo(format_time_to_quality(result, fids))
+
+
 @bench.command("augment")
 @click.argument("source", metavar="SOURCE")
 @click.option("--data", "data_source", default="tfds:mnist", show_default=True, help="The real labelled dataset.")

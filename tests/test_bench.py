@@ -161,3 +161,50 @@ def test_peak_memory_of_a_subprocess_is_its_own_not_its_parents():
              "print(peak_memory_mib())'], capture_output=True, text=True, check=True).stdout)"
     child_peak = float(subprocess.run([sys.executable, "-c", parent], capture_output=True, text=True, check=True).stdout)
     assert child_peak < 200, child_peak
+
+
+def test_quality_clock_stops_at_its_budget_and_keeps_measurements_off_it():
+    import time
+
+    import numpy as np
+    import tensorflow as tf
+
+    from ganzoo.bench.time_to_quality import QualityClock
+
+    def slow_measure(model):
+        time.sleep(0.3)
+        return {"fid": 1.0, "kid": 0.0, "coverage_classes": 1}
+
+    model = ganzoo.create_model("dcgan", "tiny")
+    model.compile()
+    images = tf.data.Dataset.from_tensor_slices(np.zeros((8, 16, 16, 1), "float32")).batch(8).repeat()
+    clock = QualityClock("tiny", 0, slow_measure, every_s=1.0, budget_s=6.0, batch=8)  # the first step traces
+    started = time.perf_counter()
+    model.fit(images, epochs=1, steps_per_epoch=10**6, callbacks=[clock], verbose=0)
+    wall = time.perf_counter() - started
+    points, evaluating = clock.points, sum(p.eval_s for p in clock.points)
+    assert len(points) >= 3 and evaluating >= 0.3 * len(points)
+    assert points[-1].train_s >= 6.0 and points[-1].steps == int(model.g_optimizer.iterations.numpy())
+    for i, point in enumerate(points[:-1]):
+        assert point.train_s >= i + 1 and point.images == point.steps * 8
+    assert [p.steps for p in points] == sorted(p.steps for p in points)
+    # Measuring is off the clock: the training clock plus the measurements is the wall time
+    # (less fit's own set-up before the first step and after the last).
+    assert points[-1].train_s + evaluating <= wall < points[-1].train_s + evaluating + 1.5
+
+
+def test_time_to_quality_summary_reads_the_curves():
+    from ganzoo.bench.time_to_quality import CurvePoint, seconds_to, summarize
+
+    def curve(name, seed, fids, every=60.0):
+        return [CurvePoint(name, seed, every * (i + 1), 100 * (i + 1), 6400 * (i + 1), fid, 0.0, 10, 5.0)
+                for i, fid in enumerate(fids)]
+
+    ours = curve("ours", 0, [40, 18, 9, 7]) + curve("ours", 1, [35, 25, 12, 11])
+    reference = curve("keras-io reference", 0, [90, 60, 40, 30]) + curve("keras-io reference", 1, [80, 50, 45, 20])
+    assert seconds_to(ours[:4], 10) == 180 and seconds_to(ours[4:], 10) is None
+    rows = {r["contender"]: r for r in summarize(ours + reference, [20, 10])}
+    assert rows["ours"]["to"] == {20: 150.0, 10: None}  # median of 120 and 180; one seed never reached 10
+    assert rows["ours"]["fid"] == 9.0 and rows["ours"]["seeds"] == 2 and rows["ours"]["eval_s"] == 20.0
+    # The reference's last FIDs (30 and 20) are reached at 120 s and 180 s of its 240: median 0.625x.
+    assert rows["ours"]["vs_reference"] == pytest.approx(0.625) and "vs_reference" not in rows["keras-io reference"]

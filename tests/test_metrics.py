@@ -210,6 +210,43 @@ def test_bench_quality_prints_its_table(mnist_metric_classifier, tmp_path):
         assert row[3] == "16" and float(row[5]) > 0 and 1 <= int(row[7]) <= 10  # images, FID, classes
 
 
+def test_bench_time_to_quality_curves_a_recipe_and_the_keras_io_reference(mnist_metric_classifier, tiny_recipe, tmp_path):
+    import csv
+
+    from PIL import Image
+
+    out = tmp_path / "ttq"
+    result = CliRunner().invoke(main, ["bench", "time-to-quality", str(tiny_recipe(steps=10**6, steps_per_epoch=20)),
+                                       "--minutes", "0.05", "--every", "1", "--num", "100", "--fid", "1000,300",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    out = out / "00000-curves"  # the first measurement in --out
+    points = list(csv.DictReader((out / "time_to_quality.csv").open()))
+    curves = {name: [p for p in points if p["contender"] == name] for name in ("tiny", "keras-io reference")}
+    for curve in curves.values():
+        seconds = [float(p["train_s"]) for p in curve]
+        assert len(curve) >= 2 and seconds == sorted(seconds) and 3.0 <= seconds[-1] < 30
+        assert all(float(p["fid"]) > 0 and float(p["eval_s"]) > 0 and int(p["steps"]) > 0 for p in curve)
+    assert Image.open(out / "time_to_quality.png").size == (800, 500)
+    lines = result.output.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("contender"))
+    rows = {line.split()[0]: line.split() for line in lines[header + 1:header + 3]}
+    for name, target, column in (("tiny", 1000, 6), ("tiny", 300, 7)):  # the printed times are the CSV's
+        reached = [float(p["train_s"]) for p in curves[name] if float(p["fid"]) <= target]
+        assert rows[name][column] == (f"{reached[0]:.0f}" if reached else "-")
+    assert float(rows["tiny"][4]) == pytest.approx(float(curves["tiny"][-1]["fid"]), abs=0.01)
+
+
+def test_bench_time_to_quality_refuses_what_it_cannot_compare(tiny_recipe, tmp_path):
+    other = tmp_path / "fashion.toml"
+    other.write_text(tiny_recipe().read_text().replace("tfds:mnist", "tfds:fashion_mnist"))
+    for args, message in (([str(tiny_recipe()), str(other)], "different data"),
+                          (["no_such_recipe"], "no recipe 'no_such_recipe'"),
+                          (["stylegan_lite_fashion_mnist", "--reference"], "the keras-io reference is a DCGAN")):
+        result = CliRunner().invoke(main, ["bench", "time-to-quality", *args, "--out", str(tmp_path / "x")])
+        assert result.exit_code != 0 and message in result.output and "Traceback" not in result.output
+
+
 def test_inception_extractor_from_a_weights_file(tmp_path):
     """The standard extractor's pipeline (resize to 299, gray to RGB, pool features and the
     1000-way softmax), loaded from a weights file as offline users must (random weights here)."""
