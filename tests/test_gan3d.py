@@ -89,8 +89,9 @@ def test_folders_of_binvox_npy_and_meshes_load_labelled_by_subfolder(tmp_path):
         load_volumes("shapes:many", 16)
     with pytest.raises(DataError, match="holds 3D volumes, not images"):
         ganzoo.data.load_images("shapes:10", (28, 28, 1))
+    (tmp_path / "boxes" / "none").mkdir()
     with pytest.raises(DataError, match="holds no"):
-        load_volumes(f"folder:{tmp_path / 'boxes' / 'none'}", 16) if (tmp_path / "boxes" / "none").mkdir() is None else None
+        load_volumes(f"folder:{tmp_path / 'boxes' / 'none'}", 16)
 
 
 # ----------------------------------------------------------------------------------- model

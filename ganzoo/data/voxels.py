@@ -62,7 +62,7 @@ class _Canvas:
         self.grid |= ((self.x - cx) ** 2 + (self.z - cz) ** 2 <= r**2) & (self.y >= y0) & (self.y <= y1)
 
 
-def _legs(canvas, rng, x0, x1, z0, z1, top, thickness):
+def _legs(canvas, x0, x1, z0, z1, top, thickness):
     for x in (x0, x1 - thickness):
         for z in (z0, z1 - thickness):
             canvas.box(x, x + thickness, 0.02, top, z, z + thickness)
@@ -76,14 +76,14 @@ def _draw(kind: int, canvas: _Canvas, rng: np.random.Generator, voxel: float) ->
         w, d, seat = u(0.45, 0.75), u(0.45, 0.7), u(0.35, 0.5)
         x0, z0 = 0.5 - w / 2, 0.5 - d / 2
         canvas.box(x0, x0 + w, seat, seat + board, z0, z0 + d)
-        _legs(canvas, rng, x0, x0 + w, z0, z0 + d, seat, leg)
+        _legs(canvas, x0, x0 + w, z0, z0 + d, seat, leg)
         canvas.box(x0, x0 + w, seat, u(0.8, 0.97), z0, z0 + board)
     elif kind == 1:  # table: a wide top on four legs or one pedestal
         w, d, top = u(0.7, 0.95), u(0.5, 0.9), u(0.5, 0.75)
         x0, z0 = 0.5 - w / 2, 0.5 - d / 2
         canvas.box(x0, x0 + w, top - board, top, z0, z0 + d)
         if rng.random() < 0.7:
-            _legs(canvas, rng, x0 + 0.03, x0 + w - 0.03, z0 + 0.03, z0 + d - 0.03, top, leg)
+            _legs(canvas, x0 + 0.03, x0 + w - 0.03, z0 + 0.03, z0 + d - 0.03, top, leg)
         else:
             canvas.cylinder(0.5, 0.5, u(0.06, 0.1), 0.02, top)
             canvas.cylinder(0.5, 0.5, u(0.2, 0.3), 0.02, 0.02 + board)
@@ -192,7 +192,8 @@ def read_voxel_file(name: str, data: bytes, resolution: int) -> list[np.ndarray]
         raise
     except Exception as error:  # noqa: BLE001
         raise DataError(f"cannot read {name}: {error}") from None
-    array = np.asarray(array) > (127 if np.asarray(array).dtype == np.uint8 and np.asarray(array).max() > 1 else 0.5)
+    array = np.asarray(array)
+    array = array > (127 if array.dtype == np.uint8 and array.max() > 1 else 0.5)  # 0/255 or 0/1 or [0, 1]
     if array.ndim == 3 or (array.ndim == 4 and array.shape[-1] == 1 and array.shape[0] != array.shape[1]):
         return [fit_grid(array, resolution)]
     return [fit_grid(volume, resolution) for volume in array]
@@ -248,8 +249,9 @@ def load_volumes(source: str, resolution: int, split: str = "train", max_example
     elif kind == "npz":
         if not Path(target).is_file():
             raise DataError(f"npz file {target} does not exist")
-        with np.load(target) as archive:
-            grids = read_voxel_file(target, Path(target).read_bytes(), resolution)
+        data_bytes = Path(target).read_bytes()  # read once: the grids and the labels come from it
+        grids = read_voxel_file(target, data_bytes, resolution)
+        with np.load(io.BytesIO(data_bytes), allow_pickle=False) as archive:
             labels = archive["labels"].astype(np.int32) if "labels" in archive.files else None
         data = VolumeData(np.stack(grids).astype(np.uint8)[..., None], labels, f"{target} ({len(grids)} volumes)")
     else:
