@@ -93,11 +93,11 @@ class TrainSection:
     jit_compile: bool | str = "auto"  # true | false | auto (ganzoo/training/hardware.py)
     steps_per_execution: int = 1
     strategy: str = "auto"  # auto | default | mirrored | multi_worker | tpu
-    mixed_precision: str = "float32"  # float32 | mixed_float16 (GPU) | mixed_bfloat16 (TPU, CPUs with bf16 units)
+    mixed_precision: str = "float32"  # float32 | mixed_float16 (GPU) | mixed_bfloat16 (TPU, CPUs with bf16 units) | auto
 
 
 # The values a recipe may name; ganzoo/training/ reads them from here.
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
 
 

@@ -16,9 +16,11 @@ from ganzoo.data import training_dataset
 from ganzoo.recipes import recipe_from_dict
 from ganzoo.training.hardware import (
     Hardware,
+    cpu_has_bf16,
     detect_hardware,
     jit_compile_decision,
     onednn_enabled,
+    precision_decision,
 )
 from ganzoo.training.trainer import build_model, dtype_policy, execution_settings
 
@@ -125,6 +127,30 @@ def test_auto_jit_compile_follows_the_hardware(hardware, jit_compile):
     # A model whose step holds convolutions in tf.cond branches gets XLA on accelerators only.
     assert jit_compile_decision("auto", hardware, xla_on_cpu=False)[0] is (hardware.accelerator != "cpu")
     assert jit_compile_decision(True, hardware, xla_on_cpu=False)[0] is True
+
+
+@pytest.mark.parametrize(
+    "hardware, policy",
+    [(Hardware("cpu", onednn=True, cpu_bf16=True), "mixed_bfloat16"), (Hardware("cpu", onednn=True), "float32"),
+     (Hardware("cpu", onednn=False, cpu_bf16=True), "float32"), (Hardware("gpu", onednn=True, cpu_bf16=True), "float32"),
+     (Hardware("tpu", onednn=False), "float32")],
+    ids=["cpu-bf16-onednn", "cpu-without-bf16", "cpu-bf16-without-onednn", "gpu", "tpu"],
+)
+def test_auto_precision_is_bfloat16_only_on_cpus_with_bfloat16_units(hardware, policy):
+    assert precision_decision("auto", hardware)[0] == policy
+    for named in ("float32", "mixed_float16", "mixed_bfloat16"):  # what a recipe names is kept
+        assert precision_decision(named, hardware) == (named, f"mixed_precision = {named}")
+
+
+def test_auto_precision_builds_the_model_in_what_it_resolved_to(monkeypatch):
+    monkeypatch.setattr("ganzoo.training.hardware.tf.config.list_logical_devices", lambda kind: [])  # a CPU machine
+    monkeypatch.setattr("ganzoo.training.hardware.onednn_enabled", lambda: True)
+    for bf16, compute_dtype in ((True, "bfloat16"), (False, "float32")):
+        monkeypatch.setattr("ganzoo.training.hardware.cpu_has_bf16", lambda bf16=bf16: bf16)
+        model = build_model(tiny_recipe(mixed_precision="auto"))
+        conv = next(layer for layer in model.generator.layers if isinstance(layer, keras.layers.Conv2DTranspose))
+        assert conv.compute_dtype == compute_dtype and conv.kernel.dtype == "float32"
+    assert isinstance(cpu_has_bf16(), bool)  # this machine's answer, whatever it is
 
 
 def test_auto_jit_compile_keeps_stylegan_lite_out_of_xla_on_any_cpu(monkeypatch):

@@ -161,12 +161,13 @@ def bench_time_to_quality(recipes: list[str], minutes: float = 10.0, every_s: fl
     budget_s = minutes * 60
     sessions: dict = {}
 
-    def session_for(model):  # one set of real features for every contender (made off the clock)
-        if "session" not in sessions:
+    def session_for(model):  # real features per image shape, shared by the contenders (made off the clock)
+        shape = tuple(model.image_shape)
+        if shape not in sessions:
             data = loaded[0].data
-            sessions["session"] = task_of(model).metric_session(model, data.source, num, data_dir=data.data_dir or None,
-                                                                train_missing=True)
-        return sessions["session"]
+            sessions[shape] = task_of(model).metric_session(model, data.source, num, data_dir=data.data_dir or None,
+                                                            train_missing=True)
+        return sessions[shape]
 
     points: list[CurvePoint] = []
     csv_path = out / "time_to_quality.csv"
@@ -181,8 +182,8 @@ def bench_time_to_quality(recipes: list[str], minutes: float = 10.0, every_s: fl
         for seed in seeds:
             for recipe in loaded:
                 points += train_recipe(recipe, seed, session_for, every_s, budget_s, out / "runs", on_point)
-            if reference:
-                points += train_reference(loaded[0], seed, sessions["session"], every_s, budget_s, on_point)
+            if reference:  # after the DCGAN recipe, whose image shape it shares
+                points += train_reference(loaded[0], seed, next(iter(sessions.values())), every_s, budget_s, on_point)
     plot_path = plot_curves(points, out / "time_to_quality.png", f"{sources.pop()}: FID ({num} vs {num}) against training time",
                             targets)
     return {"points": points, "csv": csv_path, "plot": plot_path, "budget_s": budget_s, "out": out}

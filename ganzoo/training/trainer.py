@@ -44,7 +44,11 @@ from ganzoo.training.callbacks import (
     TrainingLogger,
     model_step,
 )
-from ganzoo.training.hardware import detect_hardware, jit_compile_decision
+from ganzoo.training.hardware import (
+    detect_hardware,
+    jit_compile_decision,
+    precision_decision,
+)
 from ganzoo.training.model_card import write_model_card
 from ganzoo.training.strategy import (
     resolve_strategy_name,
@@ -59,11 +63,14 @@ class ExecutionSettings:
     jit_compile: bool
     steps_per_execution: int
     why: str  # how jit_compile was decided, for the run header
+    mixed_precision: str = "float32"  # the dtype policy ("auto" resolved)
+    precision_why: str = ""
 
 
 def execution_settings(recipe: Recipe, strategy: tf.distribute.Strategy) -> ExecutionSettings:
-    jit_compile, why = jit_compile_decision(recipe.train.jit_compile, detect_hardware(strategy),
-                                            get_model_class(recipe.model.name).xla_on_cpu)
+    hardware = detect_hardware(strategy)
+    jit_compile, why = jit_compile_decision(recipe.train.jit_compile, hardware, get_model_class(recipe.model.name).xla_on_cpu)
+    precision, precision_why = precision_decision(recipe.train.mixed_precision, hardware)
     steps_per_execution = recipe.train.steps_per_execution
     replicas = strategy.num_replicas_in_sync
     if replicas > 1 and (jit_compile or steps_per_execution > 1):
@@ -72,7 +79,7 @@ def execution_settings(recipe: Recipe, strategy: tf.distribute.Strategy) -> Exec
         print(f"ganzoo: {replicas} replicas: training with jit_compile=False, steps_per_execution=1")
         jit_compile, steps_per_execution = False, 1
         why = f"{replicas} replicas: XLA fails inside a multi-replica step"
-    return ExecutionSettings(jit_compile, steps_per_execution, why)
+    return ExecutionSettings(jit_compile, steps_per_execution, why, precision, precision_why)
 
 
 def build_model(recipe: Recipe, strategy: tf.distribute.Strategy | None = None,
@@ -80,7 +87,7 @@ def build_model(recipe: Recipe, strategy: tf.distribute.Strategy | None = None,
     """The recipe's model, compiled, with everything created in the strategy's scope."""
     strategy = strategy or tf.distribute.get_strategy()
     settings = settings or execution_settings(recipe, strategy)
-    with strategy.scope(), dtype_policy(recipe.train.mixed_precision):
+    with strategy.scope(), dtype_policy(settings.mixed_precision):
         try:
             model = create_model(recipe.model.name, recipe.model.preset, **recipe.model.overrides)
         except (ValueError, TypeError) as error:  # a value its constructor (or a Keras layer) refuses
@@ -255,7 +262,7 @@ def _train_in_strategy(recipe, strategy_name: str, strategy, run_dir: Path, writ
             "replicas": strategy.num_replicas_in_sync,
             "global batch": recipe.train.batch_size,
             "per-replica batch": recipe.train.batch_size // strategy.num_replicas_in_sync,
-            "mixed precision": recipe.train.mixed_precision,
+            "mixed precision": f"{settings.mixed_precision} ({settings.precision_why})",
             "xla": f"{bool(model.jit_compile)} ({settings.why})",
             "resumed at step": step,
             "host": f"{platform.node()} ({worker})",
