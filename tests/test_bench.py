@@ -208,3 +208,15 @@ def test_time_to_quality_summary_reads_the_curves():
     assert rows["ours"]["fid"] == 9.0 and rows["ours"]["seeds"] == 2 and rows["ours"]["eval_s"] == 20.0
     # The reference's last FIDs (30 and 20) are reached at 120 s and 180 s of its 240: median 0.625x.
     assert rows["ours"]["vs_reference"] == pytest.approx(0.625) and "vs_reference" not in rows["keras-io reference"]
+
+
+def test_gpu_suite_script_parses_and_times_every_model():
+    """benchmarks/gpu_suite.sh is run on a GPU loan without a chance to fix it: it must parse,
+    and a model added to the registry must get a row."""
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_suite.sh"
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    timed = set(re.findall(r'^row "\S+" (\w+)', script.read_text(), re.M))
+    assert set(ganzoo.list_models()) <= timed, set(ganzoo.list_models()) - timed

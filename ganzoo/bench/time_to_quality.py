@@ -206,6 +206,7 @@ def plot_curves(points: list[CurvePoint], path: Path, title: str, targets: list[
         axes.axhline(target, color="gray", linestyle="--", linewidth=0.8)
     axes.set_yscale("log")
     axes.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    axes.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(lambda y, _: f"{y:g}" if str(int(y))[0] in "1235" else ""))
     axes.set_xlabel("training seconds (measurements excluded)")
     axes.set_ylabel("FID (lower is better)")
     axes.set_title(title, fontsize=10)
