@@ -46,6 +46,11 @@ def test_bench_train_other_models_and_bad_names():
     assert result.exit_code == 0, result.output
     rows = table_rows(result.output, "contender")
     assert [r[0] for r in rows] == ["ganzoo"] and float(rows[0][1]) > 0
+    # Any steps_per_execution (the GPU suite's 16 once failed: the recipe's 100 steps per epoch
+    # must be a multiple of it).
+    result = CliRunner().invoke(main, ["bench", "train", "vanilla", "--batch", "8", "--steps", "16", "--warmup", "16",
+                                       "--preset", "tiny", "--steps-per-execution", "16"])
+    assert result.exit_code == 0 and "steps_per_execution=16" in result.output, result.output
     result = CliRunner().invoke(main, ["bench", "train", "dcgann"])
     assert result.exit_code == 1 and "unknown model 'dcgann'" in result.output
     result = CliRunner().invoke(main, ["bench", "train", "cyclegan", "--updates", "simultaneous"])
@@ -188,9 +193,9 @@ def test_quality_clock_stops_at_its_budget_and_keeps_measurements_off_it():
     for i, point in enumerate(points[:-1]):
         assert point.train_s >= i + 1 and point.images == point.steps * 8
     assert [p.steps for p in points] == sorted(p.steps for p in points)
-    # Measuring is off the clock: the training clock plus the measurements is the wall time
-    # (less fit's own set-up before the first step and after the last).
-    assert points[-1].train_s + evaluating <= wall < points[-1].train_s + evaluating + 1.5
+    # Measuring is off the clock: had the clock counted it, the clock alone would be the wall time
+    # and this sum would exceed it by the measurements (the rest is fit's own set-up).
+    assert points[-1].train_s + evaluating <= wall < points[-1].train_s + evaluating + 10
 
 
 def test_time_to_quality_summary_reads_the_curves():

@@ -134,6 +134,7 @@ def bench_train(model_name: str, preset: str | None, batch: int, warmup: int = 2
     recipe = recipe_from_dict({
         "model": {"name": model_name, "preset": preset}, "data": {"source": "tfds:mnist"},
         "train": {"steps": 1, "batch_size": batch, "jit_compile": jit_setting, "steps_per_execution": spe,
+                  "steps_per_epoch": spe * max(1, round(100 / spe)),  # a recipe's must be a multiple of spe
                   "updates": updates or defaults.updates, "mixed_precision": precision},
     }, name="bench")
     keras.utils.set_random_seed(0)
