@@ -199,7 +199,12 @@ def test_quality_clock_stops_at_its_budget_and_keeps_measurements_off_it():
 
 
 def test_time_to_quality_summary_reads_the_curves():
-    from ganzoo.bench.time_to_quality import CurvePoint, seconds_to, summarize
+    from ganzoo.bench.time_to_quality import (
+        CurvePoint,
+        format_time_to_quality,
+        seconds_to,
+        summarize,
+    )
 
     def curve(name, seed, fids, every=60.0):
         return [CurvePoint(name, seed, every * (i + 1), 100 * (i + 1), 6400 * (i + 1), fid, 0.0, 10, 5.0)
@@ -213,6 +218,25 @@ def test_time_to_quality_summary_reads_the_curves():
     assert rows["ours"]["fid"] == 9.0 and rows["ours"]["seeds"] == 2 and rows["ours"]["eval_s"] == 20.0
     # The reference's last FIDs (30 and 20) are reached at 120 s and 180 s of its 240: median 0.625x.
     assert rows["ours"]["vs_reference"] == pytest.approx(0.625) and "vs_reference" not in rows["keras-io reference"]
+    # The table has a reference column only when a reference ran.
+    table = {"csv": "c.csv", "plot": "p.png", "budget_s": 240}
+    assert "ref FID at" in format_time_to_quality({**table, "points": ours + reference}, [10]).splitlines()[0]
+    alone = format_time_to_quality({**table, "points": ours}, [10]).splitlines()
+    assert "ref FID at" not in alone[0] and alone[1].split()[:6] == ["ours", "2", "400", "240", "9.00", "10"]
+    assert "reference" not in alone[2]
+
+
+def test_time_to_quality_finds_recipes_by_file_name_or_model():
+    from ganzoo.bench.quality import model_recipe
+    from ganzoo.bench.time_to_quality import find_recipe
+    from ganzoo.errors import GanzooError
+
+    assert find_recipe("dcgan_mnist").name == "dcgan_mnist.toml" == find_recipe("dcgan").name
+    assert find_recipe("stylegan_lite_fashion_mnist").name == "stylegan_lite_fashion_mnist.toml"
+    assert model_recipe("stylegan_lite", "fashion_mnist").name == "stylegan_lite_fashion_mnist.toml"
+    assert model_recipe("dcgan", "kmnist").name == "dcgan_mnist.toml" and model_recipe("no_such_model") is None
+    with pytest.raises(GanzooError, match="no recipe 'nope'"):
+        find_recipe("nope")
 
 
 def test_gpu_suite_script_parses_and_times_every_model():

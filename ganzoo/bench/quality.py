@@ -17,6 +17,15 @@ def recipes_dir() -> Path:
     return Path(ganzoo.__file__).resolve().parents[1] / "recipes"
 
 
+def model_recipe(model: str, dataset: str = "mnist") -> Path | None:
+    """The model's recipe for `dataset` when there is one (stylegan_lite trains 32 px
+    Fashion-MNIST), else its MNIST recipe; None when it has neither."""
+    for path in (recipes_dir() / f"{model}_{dataset}.toml", recipes_dir() / f"{model}_mnist.toml"):
+        if path.is_file():
+            return path
+    return None
+
+
 def bench_quality(models: list[str], datasets: list[str], steps: int, num: int, out: Path, batch: int = 64,
                   preset: str | None = None) -> list[dict]:
     from ganzoo.metrics.evaluate import evaluate
@@ -30,13 +39,9 @@ def bench_quality(models: list[str], datasets: list[str], steps: int, num: int, 
         if not classifier_path(source).is_file():
             train_metric_classifier(source)  # once per dataset; cached for every later run
         for model in models:
-            # The model's recipe for this dataset when there is one (stylegan_lite trains 32 px
-            # Fashion-MNIST), else its MNIST recipe with the data source swapped.
-            path = recipes_dir() / f"{model}_{dataset}.toml"
-            if not path.is_file():
-                path = recipes_dir() / f"{model}_mnist.toml"
-            if not path.is_file():
-                raise GanzooError(f"no recipe {model}_{dataset}.toml or {path.name} in {path.parent}")
+            path = model_recipe(model, dataset)  # an MNIST recipe trains here with its source swapped
+            if path is None:
+                raise GanzooError(f"no recipe {model}_{dataset}.toml or {model}_mnist.toml in {recipes_dir()}")
             overrides = [f"data.source={source}", f"train.batch_size={batch}", f'name="{model}_{dataset}_bench"',
                          "evaluation.every_epochs=0"]  # measured once, at the end
             if preset:

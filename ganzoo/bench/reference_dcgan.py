@@ -86,8 +86,11 @@ class ReferenceGAN(keras.Model):
         return {"d_loss": self.d_loss_metric.result(), "g_loss": self.g_loss_metric.result()}
 
 
-def build_reference(latent_dim: int, image_shape, g_filters, d_filters) -> ReferenceGAN:
-    gan = ReferenceGAN(reference_discriminator(image_shape, d_filters), reference_generator(latent_dim, image_shape, g_filters), latent_dim)
+def build_reference(config: dict) -> ReferenceGAN:
+    """The reference around the networks of a DCGAN config (latent_dim, image_shape, g/d_filters)."""
+    latent_dim, image_shape = config["latent_dim"], config["image_shape"]
+    gan = ReferenceGAN(reference_discriminator(image_shape, config["d_filters"]),
+                       reference_generator(latent_dim, image_shape, config["g_filters"]), latent_dim)
     gan.compile(
         d_optimizer=keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5),
         g_optimizer=keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5),

@@ -86,27 +86,24 @@ class QualityClock(keras.callbacks.Callback):
 def find_recipe(name_or_path: str) -> Path:
     """A recipe file, a recipe name in the checkout's recipes/ (`dcgan_mnist`) or a model name
     (its MNIST recipe)."""
-    from ganzoo.bench.quality import recipes_dir
+    from ganzoo.bench.quality import model_recipe, recipes_dir
 
     path = Path(name_or_path)
     if path.suffix == ".toml":
         return path
-    for candidate in (recipes_dir() / f"{name_or_path}.toml", recipes_dir() / f"{name_or_path}_mnist.toml"):
-        if candidate.is_file():
-            return candidate
+    if (recipes_dir() / f"{name_or_path}.toml").is_file():
+        return recipes_dir() / f"{name_or_path}.toml"
+    if (found := model_recipe(name_or_path)) is not None:
+        return found
     known = ", ".join(sorted(p.stem for p in recipes_dir().glob("*.toml")))
     raise GanzooError(f"no recipe {name_or_path!r}; give a .toml file or one of: {known}")
-
-
-def recipe_label(recipe) -> str:
-    return recipe.name
 
 
 def train_recipe(recipe, seed: int, session_for, every_s: float, budget_s: float, out: Path, on_point=None) -> list[CurvePoint]:
     from ganzoo.training import train
 
     recipe = recipe.replace("train", seed=seed)
-    clock = QualityClock(recipe_label(recipe), seed, lambda model: session_for(model).measure(model, METRICS, seed)["metrics"],
+    clock = QualityClock(recipe.name, seed, lambda model: session_for(model).measure(model, METRICS, seed)["metrics"],
                          every_s, budget_s, recipe.train.batch_size, on_point)
     train(recipe, out=out, callbacks=[clock], verbose=0)
     return clock.points
@@ -121,7 +118,7 @@ def train_reference(recipe, seed: int, session, every_s: float, budget_s: float,
 
     config = {**preset_config(recipe.model.name, recipe.model.preset), **recipe.model.overrides}
     keras.utils.set_random_seed(seed)
-    reference = build_reference(config["latent_dim"], config["image_shape"], config["g_filters"], config["d_filters"])
+    reference = build_reference(config)
     data = recipe.data
     images = load_images(data.source, config["image_shape"], data.split, data.data_dir or None, data.download,
                          data.max_examples).images
@@ -197,11 +194,12 @@ def plot_curves(points: list[CurvePoint], path: Path, title: str, targets: list[
     import matplotlib.ticker
 
     figure, axes = plt.subplots(figsize=(8, 5), dpi=100)
-    colors = {}
-    for (name, seed), curve in group(points).items():
+    colors: dict[str, str] = {}
+    for (name, _), curve in group(points).items():
+        labelled = name in colors  # one legend entry per contender, however many seeds
         color = colors.setdefault(name, f"C{len(colors)}")
         axes.plot([p.train_s for p in curve], [p.fid for p in curve], marker="o", markersize=3, color=color,
-                  label=name if seed == min(s for n, s in group(points) if n == name) else None)
+                  label=None if labelled else name)
     for target in targets:
         axes.axhline(target, color="gray", linestyle="--", linewidth=0.8)
     axes.set_yscale("log")
@@ -268,14 +266,17 @@ def median_or_none(values: list[float | None]) -> float | None:
 def format_time_to_quality(result: dict, targets: list[float]) -> str:
     rows = summarize(result["points"], targets)
     heads = [f"s to FID {t:g}" for t in targets]
+    with_reference = any("vs_reference" in r for r in rows)
     lines = [f"{'contender':28s} {'seeds':>5s} {'steps':>7s} {'train s':>8s} {'FID':>8s} {'classes':>7s} "
-             + " ".join(f"{h:>12s}" for h in heads) + f" {'ref FID at':>11s} {'eval s':>7s}"]
+             + " ".join(f"{h:>12s}" for h in heads) + (f" {'ref FID at':>11s}" if with_reference else "")
+             + f" {'eval s':>7s}"]
     for r in rows:
         times = " ".join(f"{'-' if r['to'][t] is None else format(r['to'][t], '.0f'):>12s}" for t in targets)
         vs = r.get("vs_reference")
         vs_text = "" if "vs_reference" not in r else ("not reached" if vs is None else f"{vs:.2f}x time")
         lines.append(f"{r['contender']:28s} {r['seeds']:5d} {r['steps']:7.0f} {r['train_s']:8.0f} {r['fid']:8.2f} "
-                     f"{r['classes']:7.0f} {times} {vs_text:>11s} {r['eval_s']:7.0f}")
-    lines += [f"medians over seeds; 'ref FID at': training time to the reference's final FID as a fraction of the "
-              f"reference's {result['budget_s']:.0f} s", f"curves: {result['csv']}  plot: {result['plot']}"]
+                     f"{r['classes']:7.0f} {times}" + (f" {vs_text:>11s}" if with_reference else "") + f" {r['eval_s']:7.0f}")
+    lines.append("medians over seeds" + (f"; 'ref FID at': training time to the reference's final FID as a fraction "
+                                         f"of the reference's {result['budget_s']:.0f} s" if with_reference else ""))
+    lines.append(f"curves: {result['csv']}  plot: {result['plot']}")
     return "\n".join(lines)

@@ -79,7 +79,7 @@ def dcgan_reference(config: dict, model, batch: int) -> Contender:
     from ganzoo.bench.reference_dcgan import build_reference, reference_dataset
     from ganzoo.data.sources import benchmark_images
 
-    reference = build_reference(config["latent_dim"], config["image_shape"], config["g_filters"], config["d_filters"])
+    reference = build_reference(config)
     images, _ = benchmark_images(model.image_shape)
     return Contender("keras-io reference", reference, reference_dataset(images, batch), "compile() defaults")
 
