@@ -104,14 +104,15 @@ def reference_dataset(images_uint8: np.ndarray, batch_size: int) -> tf.data.Data
     return tf.data.Dataset.from_tensor_slices(images).shuffle(buffer_size=1024).batch(batch_size).repeat()
 
 
-def build_reference_3d(latent_dim: int, volume_size: int, g_filters, d_filters) -> ReferenceGAN:
-    """The same keras-io loop around gan3d's own networks (built by the same functions): what a
-    Keras user's 3D-GAN step costs without ganzoo's step (one G pass, stateless noise, the
-    adaptive D update)."""
+def build_reference_3d(config: dict) -> ReferenceGAN:
+    """The same keras-io loop around gan3d's own networks of a gan3d config (built by the same
+    functions): what a Keras user's 3D-GAN step costs without ganzoo's step (one G pass, stateless
+    noise, the adaptive D update)."""
     from ganzoo.models.gan3d import build_gan3d_discriminator, build_gan3d_generator
 
-    gan = ReferenceGAN(build_gan3d_discriminator(volume_size, d_filters), build_gan3d_generator(latent_dim, volume_size, g_filters),
-                       latent_dim)
+    latent_dim, volume_size = config["latent_dim"], config["volume_size"]
+    gan = ReferenceGAN(build_gan3d_discriminator(volume_size, config["d_filters"]),
+                       build_gan3d_generator(latent_dim, volume_size, config["g_filters"]), latent_dim)
     gan.compile(
         d_optimizer=keras.optimizers.Adam(learning_rate=1e-4, beta_1=0.5),
         g_optimizer=keras.optimizers.Adam(learning_rate=1e-3, beta_1=0.5),

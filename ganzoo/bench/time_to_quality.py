@@ -91,11 +91,12 @@ def find_recipe(name_or_path: str) -> Path:
     path = Path(name_or_path)
     if path.suffix == ".toml":
         return path
-    if (recipes_dir() / f"{name_or_path}.toml").is_file():
-        return recipes_dir() / f"{name_or_path}.toml"
+    shipped = recipes_dir()
+    if (named := shipped / f"{name_or_path}.toml").is_file():
+        return named
     if (found := model_recipe(name_or_path)) is not None:
         return found
-    known = ", ".join(sorted(p.stem for p in recipes_dir().glob("*.toml")))
+    known = ", ".join(sorted(p.stem for p in shipped.glob("*.toml")))
     raise GanzooError(f"no recipe {name_or_path!r}; give a .toml file or one of: {known}")
 
 
@@ -203,8 +204,11 @@ def plot_curves(points: list[CurvePoint], path: Path, title: str, targets: list[
     for target in targets:
         axes.axhline(target, color="gray", linestyle="--", linewidth=0.8)
     axes.set_yscale("log")
-    axes.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
-    axes.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(lambda y, _: f"{y:g}" if str(int(y))[0] in "1235" else ""))
+    # FIDs span one or two decades: label 1, 2, 3 and 5 of each, not only the powers of ten
+    axes.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 2, 3, 5)))
+    axes.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda y, _: f"{y:g}"))
+    axes.yaxis.set_minor_locator(matplotlib.ticker.LogLocator(subs="all"))
+    axes.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     axes.set_xlabel("training seconds (measurements excluded)")
     axes.set_ylabel("FID (lower is better)")
     axes.set_title(title, fontsize=10)

@@ -91,7 +91,7 @@ def gan3d_reference(config: dict, model, batch: int) -> Contender:
     )
     from ganzoo.data.voxels import procedural_shapes
 
-    reference = build_reference_3d(config["latent_dim"], config["volume_size"], config["g_filters"], config["d_filters"])
+    reference = build_reference_3d(config)
     volumes = procedural_shapes(512, config["volume_size"]).volumes
     return Contender("plain keras loop", reference, reference_volume_dataset(volumes, batch), "compile() defaults, same networks")
 
