@@ -112,6 +112,9 @@ class ModulatedConv2D(keras.layers.Layer):
     # styles / t with the kernel's input channels times t is the same function, but the tensors
     # that full-int8 quantizes per tensor (styles, x * styles) then have channels of one size.
     style_scale = None
+    # Export-time gain g the input still needs (NoiseInjection.gain moved here): kernel * g without
+    # demodulation; with it, energy / g^2 (the demodulation would undo a kernel * g).
+    input_gain = None
 
     def call(self, inputs):
         x, ws = inputs
@@ -119,10 +122,15 @@ class ModulatedConv2D(keras.layers.Layer):
         kernel = self.kernel * self.weight_gain
         if self.style_scale is not None:  # the converter folds both into the weights
             styles, kernel = styles / self.style_scale, kernel * self.style_scale[:, None]
+        if self.input_gain is not None and not self.demodulate:
+            kernel = kernel * self.input_gain
         y = ops.conv(x * styles[:, None, None, :], kernel, padding="same")
         if self.demodulate:
             # sum over (kh, kw, in) of (W * s)^2 per sample and output channel, without forming W * s.
-            energy = ops.matmul(ops.square(styles), ops.sum(ops.square(kernel), axis=(0, 1)))
+            kernel_energy = ops.sum(ops.square(kernel), axis=(0, 1))
+            if self.input_gain is not None:
+                kernel_energy = kernel_energy / self.input_gain**2
+            energy = ops.matmul(ops.square(styles), kernel_energy)
             y = y * ops.rsqrt(energy + 1e-8)[:, None, None, :]
         return y + self.bias
 
@@ -136,12 +144,16 @@ class NoiseInjection(keras.layers.Layer):
     """[x, noise [batch, h, w, 1]] -> scaled LeakyReLU(x + strength * noise); strength is learned
     (one scalar per layer, starting at 0 as in StyleGAN2)."""
 
+    # Export-time (tasks/style.py): the sqrt 2 gain left to the modulated convolutions that read
+    # this output (ModulatedConv2D.input_gain), which fold it into constants: one int8 rescale less.
+    gain = SQRT2
+
     def build(self, input_shape):
         self.strength = self.add_weight(name="strength", shape=(), initializer="zeros")
 
     def call(self, inputs):
         x, noise = inputs
-        return scaled_leaky_relu(x + ops.cast(noise, x.dtype) * self.strength)
+        return scaled_leaky_relu(x + ops.cast(noise, x.dtype) * self.strength, self.gain)
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
