@@ -32,6 +32,13 @@ def _stderr_to_devnull():
         os.close(devnull)
 
 
+def quiet_native_stderr():
+    """Hides what TensorFlow's native code prints to stderr (the TFLite calibrator's
+    "fully_quantize: 0, ..." line, E-level notes it then ignores) while the log level hides
+    warnings, as the command line sets it; with a lower level (--verbose) everything shows."""
+    return _stderr_to_devnull() if os.environ.get(LOG_LEVEL, "0") >= "2" else contextlib.nullcontext()
+
+
 def load_tensorflow(verbose: bool = False) -> None:
     """Imports TensorFlow (and Keras) once; quietly unless `verbose` or the user set the log level."""
     if "tensorflow" in sys.modules:

@@ -111,3 +111,17 @@ def test_commands_are_quiet_unless_asked(tmp_path):
     assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
     verbose = subprocess.run(command[:3] + ["--verbose"] + command[3:], capture_output=True, text=True, env=env)
     assert verbose.returncode == 0 and quiet.stdout == verbose.stdout
+
+
+def test_int8_export_is_quiet_unless_asked(tmp_path):
+    """The TFLite calibrator prints a line from native code ("fully_quantize: 0, ...") on every
+    int8 conversion; the command line hides it like TensorFlow's other notes."""
+    import ganzoo
+
+    ganzoo.create_model("dcgan", "tiny").save(tmp_path / "m.keras")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    command = [sys.executable, "-m", "ganzoo.cli", "export", str(tmp_path / "m.keras"), "--base", str(tmp_path / "out"),
+               "--tflite", "int8"]
+    quiet = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    assert (tmp_path / "out" / "dcgan" / "1" / "tflite" / "dcgan.int8.tflite").is_file()

@@ -38,6 +38,8 @@ def convert(function, layers: list, mode: str, calibration: list | None = None) 
     import keras
     import tensorflow as tf
 
+    from ganzoo.tf_runtime import quiet_native_stderr
+
     with tempfile.TemporaryDirectory() as staging:
         archive = keras.export.ExportArchive()
         for layer in layers:
@@ -54,7 +56,7 @@ def convert(function, layers: list, mode: str, calibration: list | None = None) 
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
             converter.representative_dataset = lambda: iter(calibration)
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), quiet_native_stderr():
                 # int8 calibration runs TensorFlow's own, deprecated tf.lite.Interpreter, which warns.
                 warnings.filterwarnings("ignore", message=r"\s*Warning: tf.lite.Interpreter is deprecated")
                 return converter.convert()
