@@ -27,7 +27,9 @@ def export(source: str | Path, base: str | Path = "saved_models", name: str | No
 
     modes = parse_modes(tflite) if tflite else []
     model = load_trained_model(source)
-    name = name or model.registry_name
+    # zoo:NAME serves as NAME: two entries of one model (dcgan_mnist, dcgan_fashion_mnist) are two
+    # servables, not versions of one
+    name = name or (str(source)[len(zoo.PREFIX):] if str(source).startswith(zoo.PREFIX) else model.registry_name)
     limits = ServingLimits() if max_pixels is None else ServingLimits(max_pixels=max_pixels)
     version_dir = export_saved_model(model, base, name, modes, limits)
     card = Path(source) / "MODEL_CARD.md"

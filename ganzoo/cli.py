@@ -152,13 +152,13 @@ def synthesize(source, per_class, seed, out) -> None:
 
 @main.command()
 @click.argument("source", metavar="SOURCE")
-@click.option("--name", help="Model name under the base directory (default: the model's zoo name).")
+@click.option("--name", help="Model name under the base directory (default: the model's registry name, or NAME for zoo:NAME).")
 @click.option("--base", default="saved_models", show_default=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--tflite", metavar="MODES", help="Also write TFLite files: any of float32,float16,dynamic,int8.")
 @click.option("--max-pixels", type=click.IntRange(min=1), help="Image-input signatures refuse larger images (default 4194304 = 2048 x 2048).")
 @one_line_errors
 def export(source, name, base, tflite, max_pixels) -> None:
-    """Export SOURCE (a run directory or .keras file) for TF Serving: <base>/<name>/<version>/."""
+    """Export SOURCE (a run directory, a .keras file or zoo:NAME) for TF Serving: <base>/<name>/<version>/."""
     from ganzoo.actions import export as export_source
 
     version_dir = export_source(source, base=base, name=name, tflite=tflite, max_pixels=max_pixels)

@@ -98,8 +98,11 @@ def test_commands_take_zoo_names(private_zoo, tmp_path):
         ganzoo.from_pretrained("tiny_dcgan").generate(4, seed=0)))
     result = runner.invoke(main, ["export", "zoo:tiny_dcgan", "--base", str(tmp_path / "sm"), "--tflite", "float32"])
     assert result.exit_code == 0, result.output
-    version_dir = tmp_path / "sm" / "dcgan" / "1"
+    version_dir = tmp_path / "sm" / "tiny_dcgan" / "1"  # served under the entry's name
     assert (version_dir / "MODEL_CARD.md").read_text() == (zoo_dir / "cards" / "tiny_dcgan.md").read_text()
+    result = runner.invoke(main, ["export", "zoo:tiny_dcgan_half", "--base", str(tmp_path / "sm")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "sm" / "tiny_dcgan_half" / "1" / "saved_model.pb").is_file()  # its own servable, not version 2
     verify = subprocess.run([sys.executable, "-m", "ganzoo.cli", "verify-export", str(version_dir)], capture_output=True, text=True)
     assert verify.returncode == 0, verify.stdout + verify.stderr[-2000:]
     listing = runner.invoke(main, ["zoo"])
