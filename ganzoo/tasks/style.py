@@ -86,20 +86,20 @@ def int8_form(model, latents, truncation_psi):
                         truncation_psi=np.asarray(truncation_psi, np.float32))
     layers = [layer for layer in synthesis.layers if isinstance(layer, ModulatedConv2D)]
     noise_layers = [layer for layer in synthesis.layers if isinstance(layer, NoiseInjection)]
-    for layer in layers:
-        rms = np.sqrt(np.mean(np.square(ops.convert_to_numpy(layer.affine(w))), axis=0))
-        layer.style_scale = np.maximum(rms, STYLE_SCALE_FLOOR * rms.max()).astype(np.float32)
-        if layer.w_index > 0:  # every modulated conv but the first reads a noise injection's output
-            layer.input_gain = SQRT2
-    for layer in noise_layers:
-        layer.gain = 1.0
-    try:
+    try:  # set inside the try: a failure half-way leaves no layer changed
+        for layer in layers:
+            rms = np.sqrt(np.mean(np.square(ops.convert_to_numpy(layer.affine(w))), axis=0))
+            layer.style_scale = np.maximum(rms, STYLE_SCALE_FLOOR * rms.max()).astype(np.float32)
+            if layer.w_index > 0:  # every modulated conv but the first reads a noise injection's output
+                layer.input_gain = SQRT2
+        for layer in noise_layers:
+            layer.gain = 1.0
         yield
     finally:
         for layer in layers:
             layer.style_scale = layer.input_gain = None
         for layer in noise_layers:
-            del layer.gain  # back to the class's
+            vars(layer).pop("gain", None)  # back to the class's
 
 
 class StyleTask(GenerationTask):
