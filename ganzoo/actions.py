@@ -29,12 +29,13 @@ def export(source: str | Path, base: str | Path = "saved_models", name: str | No
     model = load_trained_model(source)
     # zoo:NAME serves as NAME: two entries of one model (dcgan_mnist, dcgan_fashion_mnist) are two
     # servables, not versions of one
-    name = name or (str(source)[len(zoo.PREFIX):] if str(source).startswith(zoo.PREFIX) else model.registry_name)
+    zoo_name = zoo.entry_name(source)
+    name = name or zoo_name or model.registry_name
     limits = ServingLimits() if max_pixels is None else ServingLimits(max_pixels=max_pixels)
     version_dir = export_saved_model(model, base, name, modes, limits)
     card = Path(source) / "MODEL_CARD.md"
-    if str(source).startswith(zoo.PREFIX):  # a zoo card and the sample grid it shows
-        card = zoo.card_path(str(source)[len(zoo.PREFIX):])
+    if zoo_name:  # a zoo card and the sample grid it shows
+        card = zoo.card_path(zoo_name)
         if card.with_suffix(".png").is_file():
             shutil.copyfile(card.with_suffix(".png"), version_dir / card.with_suffix(".png").name)
     if card.is_file():  # beside the SavedModel; TF Serving ignores files it does not know

@@ -20,7 +20,7 @@ def recipes_dir() -> Path:
 def model_recipe(model: str, dataset: str = "mnist") -> Path | None:
     """The model's recipe for `dataset` when there is one (stylegan_lite trains 32 px
     Fashion-MNIST), else its MNIST recipe; None when it has neither."""
-    for path in (recipes_dir() / f"{model}_{dataset}.toml", recipes_dir() / f"{model}_mnist.toml"):
+    for path in dict.fromkeys((recipes_dir() / f"{model}_{dataset}.toml", recipes_dir() / f"{model}_mnist.toml")):
         if path.is_file():
             return path
     return None

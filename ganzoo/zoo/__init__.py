@@ -109,14 +109,19 @@ def set_weight_arrays(model, arrays) -> None:
         model.generator.set_weights(model.ema_generator.get_weights())  # fit continues from the shipped weights
 
 
+def entry_name(source: str | Path) -> str | None:
+    """NAME for a `zoo:NAME` source, else None (a run directory, a file)."""
+    text = str(source)
+    return text[len(PREFIX):] if text.startswith(PREFIX) else None
+
+
 def from_pretrained(name: str | Path):
     """The trained model of zoo entry `name` (or an entry file's path), ready for `generate` /
     `upscale` / `translate` and export. Only the generator side is shipped: continuing training
     needs a discriminator trained alongside it, which the entries do not hold."""
     from ganzoo.models import get_model_class
 
-    name = str(name)
-    entry = load_entry(name[len(PREFIX):] if name.startswith(PREFIX) else name)
+    entry = load_entry(entry_name(name) or str(name))
     path = weights_path(entry)
     model = get_model_class(entry["model"]).from_config(entry["config"])
     with np.load(path, allow_pickle=False) as arrays:
