@@ -48,6 +48,8 @@ def test_train_writes_a_complete_run_and_never_overwrites(tiny_recipe, tmp_path)
     assert [h["step"] for h in history(first)] == [5, 10]
     elapsed = [h["elapsed_s"] for h in history(first)]  # training wall time so far, for the model card and zoo
     assert 0 < elapsed[0] <= elapsed[1]
+    cpu = [h["cpu_s"] for h in history(first)]  # and the process's CPU time (all threads)
+    assert 0 < cpu[0] <= cpu[1]
     assert tf.train.latest_checkpoint(str(first / runs.CHECKPOINT_DIR)).endswith("ckpt-10")
     tags = tensorboard_tags(first / runs.LOG_DIR)
     assert {"train/d_loss", "train/g_loss", "epoch/d_real", "samples", "run"} <= tags
@@ -69,10 +71,27 @@ def test_resume_continues_to_the_planned_step_with_identical_weights(tiny_recipe
     (interrupted / runs.MODEL_FILE).unlink()
     resume(interrupted, verbose=0)
     assert [h["step"] for h in history(interrupted)] == [4, 8, 12]
-    elapsed = [h["elapsed_s"] for h in history(interrupted)]
-    assert elapsed[0] <= elapsed[1] < elapsed[2]  # the resumed run adds its time to the run's
+    for key in ("elapsed_s", "cpu_s"):
+        times = [h[key] for h in history(interrupted)]
+        assert times[0] <= times[1] < times[2], key  # the resumed run adds its time to the run's
     for a, b in zip(weights_of(straight / runs.MODEL_FILE), weights_of(interrupted / runs.MODEL_FILE)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_run_begun_without_cpu_time_resumes_without_inventing_one(tiny_recipe, tmp_path):
+    # Runs that began before ganzoo logged CPU time: a resume must not report its own share as the
+    # run's total.
+    recipe = load_recipe(tiny_recipe(steps=8, steps_per_epoch=4))
+    run_dir = train(recipe, out=tmp_path, max_steps=4, verbose=0)
+    recipe_file = run_dir / runs.RECIPE_FILE
+    recipe_file.write_text(recipe_file.read_text().replace("steps = 4\n", "steps = 8\n"))  # a resume may change steps
+    lines = [{k: v for k, v in h.items() if k != "cpu_s"} for h in history(run_dir)]
+    (run_dir / runs.HISTORY_FILE).write_text("".join(json.dumps(h) + "\n" for h in lines))
+    (run_dir / runs.MODEL_FILE).unlink()
+    resume(run_dir, verbose=0)
+    resumed = history(run_dir)
+    assert [h["step"] for h in resumed] == [4, 8] and resumed[1]["elapsed_s"] > resumed[0]["elapsed_s"]
+    assert "cpu_s" not in resumed[1]
 
 
 class PoisonAtStep(keras.callbacks.Callback):

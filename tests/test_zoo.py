@@ -68,7 +68,7 @@ def test_an_entry_records_what_made_it_and_what_it_measures(published):
     assert entry["model"] == "dcgan" and entry["task"] == "generation" and entry["steps"] == 30
     assert entry["recipe"] == (run_dir / "recipe.toml").read_text() and entry["config"]["latent_dim"] == 16
     assert entry["data"]["source"] == "tfds:mnist" and "CC BY-SA" in entry["data"]["licence"]
-    assert entry["wall_time_s"] > 0 and "CPU" in entry["hardware"]["devices"]
+    assert entry["wall_time_s"] > 0 and entry["cpu_time_s"] > 0 and "CPU" in entry["hardware"]["devices"]
     assert {"fid", "kid", "precision", "recall", "coverage_classes"} <= set(entry["metrics"])
     assert entry["protocol"]["num_generated"] == 200 and entry["protocol"]["real"] == "tfds:mnist (test)"
     weights = zoo_dir / "weights" / "tiny_dcgan.npz"
@@ -77,6 +77,7 @@ def test_an_entry_records_what_made_it_and_what_it_measures(published):
     assert half["weights"]["dtype"] == "float16" and half["weights"]["size_bytes"] < 0.6 * entry["weights"]["size_bytes"]
     card = (zoo_dir / "cards" / "tiny_dcgan.md").read_text()
     assert "## Intended use" in card and "## Limitations" in card and "CC BY-SA" in card and "| fid |" in card
+    assert f"{entry['cpu_time_s'] / 60:.0f} CPU-minutes" in card
     assert (zoo_dir / "cards" / "tiny_dcgan.png").is_file()
 
 

@@ -118,13 +118,18 @@ class TrainingLogger(keras.callbacks.Callback):
         self.header = header
         self.last_logged = -1
         self.started, self.elapsed_before = 0.0, 0.0
+        self.cpu_started, self.cpu_before = 0.0, 0.0
 
     def on_train_begin(self, logs=None):
-        # Training wall time so far, across resumes: the last history line's, plus this start's.
-        self.started = time.perf_counter()
+        # Training wall time and process CPU time so far, across resumes: the last history line's,
+        # plus this start's. CPU seconds (all threads) say how much work the run took where the
+        # wall clock also counts time it waited behind other processes or was stopped.
+        self.started, self.cpu_started = time.perf_counter(), time.process_time()
         if self.history_file.is_file():
             lines = [line for line in self.history_file.read_text().splitlines() if line.strip()]
-            self.elapsed_before = json.loads(lines[-1]).get("elapsed_s", 0.0) if lines else 0.0
+            last = json.loads(lines[-1]) if lines else {}
+            # A run begun before ganzoo logged CPU time has none to add to: it keeps logging none.
+            self.elapsed_before, self.cpu_before = last.get("elapsed_s", 0.0), last.get("cpu_s", None if last else 0.0)
         text = "\n".join(f"- {k}: {v}" for k, v in self.header.items())
         with self.writer.as_default():
             tf.summary.text("run", text, step=model_step(self.model))
@@ -153,7 +158,10 @@ class TrainingLogger(keras.callbacks.Callback):
         self.writer.flush()
         with open(self.history_file, "a") as history:
             elapsed = round(self.elapsed_before + time.perf_counter() - self.started, 1)
-            history.write(json.dumps({"epoch": epoch + 1, "step": step, "elapsed_s": elapsed, **values}) + "\n")
+            times = {"elapsed_s": elapsed}
+            if self.cpu_before is not None:
+                times["cpu_s"] = round(self.cpu_before + time.process_time() - self.cpu_started, 1)
+            history.write(json.dumps({"epoch": epoch + 1, "step": step, **times, **values}) + "\n")
 
     def on_train_end(self, logs=None):
         self.writer.flush()

@@ -58,7 +58,7 @@ def model_card_text(run_dir: Path) -> str:
     ]
     if history:
         last = history[-1]
-        losses = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k not in ("epoch", "step", "elapsed_s"))
+        losses = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k not in ("epoch", "step", "elapsed_s", "cpu_s"))
         lines.append(f"- Last logged losses (step {last['step']}): {losses}")
     lines += ["", "## Metrics", ""]
     if evaluations:

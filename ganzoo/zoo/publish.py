@@ -110,6 +110,7 @@ def publish(run: str | Path, name: str, zoo_dir: str | Path | None = None, dtype
         "recipe": (run_dir / runs.RECIPE_FILE).read_text(),
         "steps": int(model.g_optimizer.iterations.numpy()) if model.compiled else None,
         "wall_time_s": history[-1].get("elapsed_s") if history else None,
+        "cpu_time_s": history[-1].get("cpu_s") if history else None,
         "hardware": {"host": start.get("host", "unknown"), "devices": start.get("devices", "unknown"),
                      "xla": start.get("xla", "unknown"), "precision": start.get("mixed precision", "unknown")},
         "data": {"source": recipe.data.source, "description": start.get("data", recipe.data.source),
@@ -147,7 +148,9 @@ def write_card(zoo_dir: Path, entry: dict, model, recipe) -> Path:
     cards.mkdir(parents=True, exist_ok=True)
     images, columns = task_of(model).panels(model, None, 36, recipe.train.seed)["samples"]
     atomic_write_bytes(cards / f"{entry['name']}.png", encode_png(make_grid(to_uint8(images), columns)))
-    wall = f"{entry['wall_time_s'] / 60:.0f} minutes" if entry["wall_time_s"] else "not recorded"
+    wall = f"{entry['wall_time_s'] / 60:.0f} minutes" if entry["wall_time_s"] else "wall time not recorded"
+    if entry.get("cpu_time_s"):  # the work done, where the wall clock also counts waiting for the CPU
+        wall += f" ({entry['cpu_time_s'] / 60:.0f} CPU-minutes of the training process, all threads)"
     lines = [
         f"# {entry['name']}: {entry['model']} ({entry['preset']})", "",
         recipe.description or "", "",
