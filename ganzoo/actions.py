@@ -111,9 +111,11 @@ def upscale(source: str | Path, images: list[Path], out: str | Path, tile: int =
 
 
 def translate(source: str | Path, images: list[Path], out_dir: str | Path, direction: str = "a2b",
-              tile: int = 256) -> list[Path]:
+              tile: int = 256, size: int | None = None) -> list[Path]:
     """Translates image files (any size, `tile` pixels at a time: memory does not grow with the
-    image) into <out_dir>/<name>_<direction>.png."""
+    image) into <out_dir>/<name>_<direction>.png; with `size`, each image is first resized so that
+    its shorter side is `size` pixels (the scale the model was trained at, for a model of faces)."""
+    from ganzoo.data.bicubic import fit_short_side
     from ganzoo.metrics.super_resolution import read_rgb
 
     model = load_trained_model(source)
@@ -124,7 +126,8 @@ def translate(source: str | Path, images: list[Path], out_dir: str | Path, direc
     for image in images:
         target = out_dir / f"{Path(image).stem}_{direction}.png"
         try:
-            translated = model.translate_tiled(read_rgb(image), direction, tile)
+            pixels = read_rgb(image)
+            translated = model.translate_tiled(fit_short_side(pixels, size) if size else pixels, direction, tile)
         except ValueError as error:
             raise GanzooError(str(error)) from None
         atomic_write_bytes(target, encode_png(translated))

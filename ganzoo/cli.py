@@ -239,12 +239,14 @@ def upscale(run, images, out, tile) -> None:
 @click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
 @click.option("--tile", default=256, show_default=True, type=click.IntRange(min=4), help="Pixels per tile side (a multiple of 4; bounds memory).")
+@click.option("--size", type=click.IntRange(min=4), metavar="PIXELS",
+              help="First resize each image so its shorter side is PIXELS (e.g. 64 for a model trained on 64 px faces).")
 @one_line_errors
-def translate(run, images, direction, out, tile) -> None:
+def translate(run, images, direction, out, tile, size) -> None:
     """Translate IMAGES (PNG/JPEG, any size) with RUN's translation model (cyclegan)."""
     from ganzoo.actions import translate as translate_files
 
-    for path in translate_files(run, list(images), out, direction, tile):
+    for path in translate_files(run, list(images), out, direction, tile, size):
         click.echo(f"wrote {path}")
 
 

@@ -18,6 +18,7 @@ from conftest import REPO, SHARED_DATA
 import ganzoo
 from ganzoo import losses
 from ganzoo.cli import main
+from ganzoo.data.bicubic import imresize
 from ganzoo.data.unpaired import load_unpaired, unpaired_dataset
 from ganzoo.errors import DataError, GanzooError
 from ganzoo.export.tflite import TFLITE_MODES, run_tflite
@@ -276,6 +277,13 @@ def test_translate_command_writes_images_of_any_size(tmp_path):
         written = tf.io.decode_png((tmp_path / "out" / f"{name}_b2a.png").read_bytes()).numpy()
         assert written.shape == image.shape
         np.testing.assert_array_equal(written, model.translate_any_size(image, "b2a"))
+    # --size: the shorter side scaled to 16 pixels first, aspect kept (12 x 40 -> 16 x 53).
+    result = CliRunner().invoke(main, ["translate", str(tmp_path / "m.keras"), "--direction", "b2a", "--size", "16",
+                                       "--out", str(tmp_path / "sized"), str(tmp_path / "wide.png")])
+    assert result.exit_code == 0, result.output
+    written = tf.io.decode_png((tmp_path / "sized" / "wide_b2a.png").read_bytes()).numpy()
+    assert written.shape == (16, 53, 3)
+    np.testing.assert_array_equal(written, model.translate_any_size(imresize(inputs[1][1], output_shape=(16, 53)), "b2a"))
     # A size that is already allowed is translated as it is.
     np.testing.assert_array_equal(model.translate_any_size(inputs[1][1], "b2a"), model.translate(inputs[1][1], "b2a"))
     result = CliRunner().invoke(main, ["translate", str(tmp_path / "m.keras"), "--out", str(tmp_path / "o"), str(tmp_path / "m.keras")])

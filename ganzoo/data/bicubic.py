@@ -63,6 +63,13 @@ def imresize(image: np.ndarray, scale: float | None = None, output_shape: tuple[
     return result.astype(np.uint8) if image.dtype == np.uint8 else result
 
 
+def fit_short_side(image: np.ndarray, size: int) -> np.ndarray:
+    """`image` resized (antialiased bicubic) so that its shorter side is `size` pixels, aspect kept."""
+    height, width = image.shape[:2]
+    scale = size / min(height, width)
+    return imresize(image, output_shape=(max(1, round(height * scale)), max(1, round(width * scale))))
+
+
 def mod_crop(image: np.ndarray, scale: int) -> np.ndarray:
     """Crops H and W down to multiples of `scale` (how SR benchmarks make HR/LR pairs)."""
     height, width = image.shape[:2]
