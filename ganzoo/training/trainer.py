@@ -285,7 +285,9 @@ def _train_in_strategy(recipe, strategy_name: str, strategy, run_dir: Path, writ
             if recipe.evaluation.every_epochs:
                 callbacks.append(periodic_evaluation(recipe, model, run_dir))
         callbacks.extend(extra_callbacks)
-        steps_per_epoch = recipe.train.steps_per_epoch
+        # A run shorter than one epoch (--max-steps 30) is one epoch of its length: Keras' progress
+        # bar ends on its epoch length, and would print 200/200 after 30 steps.
+        steps_per_epoch = min(recipe.train.steps_per_epoch, total)
         model.fit(
             dataset,
             epochs=math.ceil(total / steps_per_epoch),
