@@ -22,13 +22,17 @@ def one_line_errors(command=None, *, tensorflow: bool = True):
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        from ganzoo import zoo
         from ganzoo.errors import GanzooError
 
-        if tensorflow:
-            from ganzoo.tf_runtime import load_tensorflow
-
-            load_tensorflow(verbose=bool(click.get_current_context().find_root().params.get("verbose")))
         try:
+            for value in kwargs.values():  # an unknown zoo:NAME is answered before TensorFlow loads (seconds)
+                if zoo.entry_name(value) is not None:
+                    zoo.load_entry(zoo.entry_name(value))
+            if tensorflow:
+                from ganzoo.tf_runtime import load_tensorflow
+
+                load_tensorflow(verbose=bool(click.get_current_context().find_root().params.get("verbose")))
             return command(*args, **kwargs)
         except GanzooError as error:
             raise click.ClickException(str(error)) from None

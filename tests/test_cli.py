@@ -73,8 +73,9 @@ def test_sample_from_something_that_is_not_a_run(cli, tmp_path):
 
 
 def test_help_and_list_answer_without_loading_tensorflow():
-    """`ganzoo --help`, `ganzoo list`, `ganzoo data list` and every `ganzoo CMD --help` must not
-    import TensorFlow or Keras (their import alone takes seconds): measured in a fresh process."""
+    """`ganzoo --help`, `ganzoo list`, `ganzoo data list`, every `ganzoo CMD --help` and an unknown
+    `zoo:NAME` must not import TensorFlow or Keras (their import alone takes seconds): measured in
+    a fresh process."""
     script = """
 import sys
 import click
@@ -92,6 +93,9 @@ invocations = [["--help"], ["list"], ["data", "list"]] + [path + ["--help"] for 
 for args in invocations:
     result = runner.invoke(main, args)
     assert result.exit_code == 0, (args, result.output)
+for args in (["sample", "zoo:nope", "--out", "x.png"], ["export", "zoo:nope"], ["translate", "zoo:nope", sys.executable, "--out", "o"]):
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1 and "no zoo entry 'nope'; the zoo has: " in result.output, (args, result.output)
 loaded = sorted(m for m in ("tensorflow", "keras", "tensorflow_datasets", "scipy") if m in sys.modules)
 print(len(invocations), loaded)
 """
