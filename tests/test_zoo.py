@@ -186,3 +186,35 @@ def load_recipe_text_ok(text: str) -> bool:
 
     return bool(tomllib.loads(text)["model"]["name"])
 
+
+
+def shipped_with_task(task: str) -> str | None:
+    return next((name for name in SHIPPED if json.loads((zoo.PACKAGE_ZOO / "entries" / f"{name}.json").read_text())["task"] == task), None)
+
+
+def test_every_kind_of_command_takes_a_shipped_zoo_name(tmp_path, monkeypatch):
+    """upscale, style-mix and translate with the shipped models (sample and export: above)."""
+    import tensorflow as tf
+
+    monkeypatch.delenv("GANZOO_ZOO_DIR", raising=False)
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(tf.io.encode_png(np.random.default_rng(0).integers(0, 256, (80, 96, 3), dtype=np.uint8)).numpy())
+    runner = CliRunner()
+    commands = {
+        "super_resolution": (["upscale", None, str(photo), "--out", str(tmp_path / "up.png")], "up.png", (320, 384, 3)),
+        "style": (["style-mix", None, "--rows", "1,2", "--cols", "3,4,5", "--out", str(tmp_path / "mix.png")], "mix.png", None),
+        "translation": (["translate", None, str(photo), "--size", "64", "--out", str(tmp_path / "tr")], "tr/photo_a2b.png",
+                        (64, 77, 3)),
+    }
+    ran = []
+    for task, (args, written, shape) in commands.items():
+        name = shipped_with_task(task)
+        if name is None:
+            continue
+        args[1] = f"zoo:{name}"
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, (args, result.output)
+        image = tf.io.decode_png((tmp_path / written).read_bytes()).numpy()
+        assert shape is None or image.shape == shape, (name, image.shape)
+        ran.append(task)
+    assert {"super_resolution", "style"} <= set(ran)
