@@ -9,18 +9,29 @@ import shutil
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from click.testing import CliRunner
-from conftest import REPO
+from conftest import REPO, SHARED_DATA
 
 import ganzoo
 from ganzoo import zoo
 from ganzoo.cli import main
+from ganzoo.data.unpaired import load_unpaired
 from ganzoo.errors import ModelNotFound
+from ganzoo.images import make_grid, to_uint8
 from ganzoo.recipes import load_recipe
 from ganzoo.training import load_trained_model, train
-from ganzoo.zoo.publish import TABLE_END, TABLE_START, update_readme, zoo_table
+from ganzoo.zoo.publish import (
+    TABLE_END,
+    TABLE_START,
+    card_text,
+    entry_recipe,
+    update_readme,
+    zoo_table,
+)
 
 
 @pytest.fixture(scope="module")
@@ -157,6 +168,56 @@ def test_the_readme_table_is_generated_from_the_entries(published):
     assert readme.read_text() == text  # regenerating changes nothing
 
 
+def test_cards_are_rewritten_from_their_entries_without_touching_the_weights(private_zoo, tmp_path):
+    _, zoo_dir, _ = private_zoo
+    copy = tmp_path / "zoo"
+    shutil.copytree(zoo_dir, copy)
+    card, grid, weights = (copy / "cards" / "tiny_dcgan.md", copy / "cards" / "tiny_dcgan.png",
+                           copy / "weights" / "tiny_dcgan.npz")
+    text, weight_bytes = card.read_text(), weights.read_bytes()
+    card.write_text("stale"), grid.unlink()
+    result = CliRunner().invoke(main, ["zoo", "cards", "tiny_dcgan", "--zoo-dir", str(copy)])
+    assert result.exit_code == 0, result.output
+    assert card.read_text() == text and not grid.exists() and weights.read_bytes() == weight_bytes
+    result = CliRunner().invoke(main, ["zoo", "cards", "--images", "--zoo-dir", str(copy)])  # every entry, grids too
+    assert result.exit_code == 0 and result.output.count("wrote ") == 2, result.output
+    assert card.read_text() == text and weights.read_bytes() == weight_bytes
+    images = tf.io.decode_png(grid.read_bytes()).numpy()
+    model = ganzoo.from_pretrained(copy / "entries" / "tiny_dcgan.json")  # the shipped weights' samples
+    expected = make_grid(to_uint8(model.generate(36, seed=3)), None)
+    np.testing.assert_array_equal(images, expected)
+    unknown = CliRunner().invoke(main, ["zoo", "cards", "nope", "--zoo-dir", str(copy)])
+    assert unknown.exit_code == 1 and "no zoo entry 'nope'" in unknown.output
+
+
+def test_cards_of_image_to_image_models_show_real_inputs(tmp_path):
+    """Super-resolution: bicubic | model | original crops of a benchmark set; translation: the
+    recipe's test images of both domains through both generators."""
+    from ganzoo.data.bicubic import imresize
+    from ganzoo.metrics.super_resolution import load_sr_set
+    from ganzoo.tasks import task_of
+
+    keras.utils.set_random_seed(0)
+    upscaler = ganzoo.create_model("srgan", "tiny")
+    recipe = load_recipe(REPO / "recipes" / "srresnet_x4.toml")
+    images, columns = task_of(upscaler).card_samples(upscaler, recipe, sr_sets=[SHARED_DATA / "sr" / "Set5"])
+    pair = load_sr_set(SHARED_DATA / "sr" / "Set5", 4)[0]
+    assert columns == 3 and images.shape[1:] == (128, 128, 3) and len(images) % 3 == 0 and len(images) >= 9
+    (height, width) = pair.lr.shape[:2]
+    top, left = (height - 32) // 2, (width - 32) // 2
+    np.testing.assert_array_equal(to_uint8(images[2]), pair.hr[top * 4 : top * 4 + 128, left * 4 : left * 4 + 128])
+    np.testing.assert_array_equal(to_uint8(images[0]), imresize(pair.lr[top : top + 32, left : left + 32], 4))
+    np.testing.assert_array_equal(to_uint8(images[1]), upscaler.upscale(pair.lr[top : top + 32, left : left + 32]))
+
+    translator = ganzoo.create_model("cyclegan", "tiny")
+    recipe = load_recipe(REPO / "recipes" / "cyclegan_face2anime.toml",
+                         ["model.preset=tiny", f'data.source="zip:{SHARED_DATA / "cyclegan" / "face2anime_64.zip"}"'])
+    images, columns = task_of(translator).card_samples(translator, recipe)
+    a, _ = load_unpaired(recipe.data.source, translator.image_shape, "test")
+    assert columns == 6 and len(images) == 36
+    np.testing.assert_array_equal(to_uint8(images[0::6]), a[:6])  # column 1: domain A's first test images
+
+
 # ------------------------------------------------------------------------------ the shipped zoo
 SHIPPED = sorted(p.stem for p in (zoo.PACKAGE_ZOO / "entries").glob("*.json"))
 
@@ -179,6 +240,8 @@ def test_every_shipped_entry_loads_with_its_hash_and_card(name, monkeypatch):
     model = ganzoo.from_pretrained(name)
     assert model.registry_name == entry["model"] and zoo.card_path(name).is_file()
     assert load_recipe_text_ok(entry["recipe"])
+    # The card says what the entry says (`ganzoo zoo cards` rewrites it after a template change).
+    assert zoo.card_path(name).read_text() == card_text(entry, model, entry_recipe(entry))
 
 
 def load_recipe_text_ok(text: str) -> bool:

@@ -57,6 +57,16 @@ class Task(abc.ABC):
         """The zoo's quality protocol for this kind: {"metrics": {...}, "protocol": {...}} of a
         trained model, on the recipe's data (its test split where there is one)."""
 
+    def card_samples(self, model, recipe, **options) -> Panel:
+        """A zoo card's sample grid (images in [-1, 1], columns): the "samples" panel by default;
+        kinds that transform images show some of the recipe's or a benchmark's own (`options` as
+        for `measure`)."""
+        return self.panels(model, None, 36, recipe.train.seed)["samples"]
+
+    def limitations(self, model) -> str:
+        """What a model card adds to its Limitations for this kind of model ("" when nothing)."""
+        return ""
+
     def metric_session(self, model, source: str, num: int, extractor: str | None = None, split: str = "test",
                        data_dir: str | None = None, inception_weights: str | None = None, train_missing: bool = False):
         """What `ganzoo evaluate` and a recipe's [evaluation] measure a model with: an object whose

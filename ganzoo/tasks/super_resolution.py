@@ -84,6 +84,27 @@ class SuperResolutionTask(Task):
                     "generator": "EMA" if model.ema_generator is not None else "raw"}
         return {"metrics": values, "protocol": protocol}
 
+    def card_samples(self, model, recipe, sr_sets=(), **options):
+        """Rows of bicubic, the model and the original for the central crops of a benchmark set's
+        first images (the first of `sr_sets`; the preview panel without one)."""
+        from ganzoo.metrics.super_resolution import bicubic_upscaler, load_sr_set
+
+        if not sr_sets:
+            return super().card_samples(model, recipe)
+        crop, rows = 32 * model.scale, []
+        for pair in load_sr_set(sr_sets[0], model.scale)[:4]:
+            (height, width), lr_crop = pair.lr.shape[:2], crop // model.scale
+            top, left = max((height - lr_crop) // 2, 0), max((width - lr_crop) // 2, 0)
+            lr = pair.lr[top : top + lr_crop, left : left + lr_crop]
+            hr = pair.hr[top * model.scale : (top + lr_crop) * model.scale, left * model.scale : (left + lr_crop) * model.scale]
+            if hr.shape[:2] == (crop, crop):
+                rows += [bicubic_upscaler(model.scale)(lr), model.upscale(lr), hr]
+        return to_signed(np.stack(rows)), 3
+
+    def limitations(self, model) -> str:
+        return (f"It learned to undo bicubic x{model.scale} downscaling: photos with noise, blur or compression "
+                "artefacts of other kinds are outside what it was trained on.")
+
     def headline(self, metrics: dict) -> str:
         sets = [key[: -len("_psnr")] for key in metrics if key.endswith("_psnr") and "_bicubic_" not in key]
         return ", ".join(f"{s} {metrics[f'{s}_psnr']:.2f} dB (bicubic {metrics[f'{s}_bicubic_psnr']:.2f})" for s in sets)

@@ -77,6 +77,19 @@ class TranslationTask(Task):
                     "cycle_psnr": "mean per-image PSNR (uint8) of A -> B -> A and B -> A -> B"}
         return {"metrics": evaluate_translation(model, test_a, test_b, classifier), "protocol": protocol}
 
+    def card_samples(self, model, recipe, **options):
+        """Rows of the translation panel for the first test images of each domain."""
+        from ganzoo.data.unpaired import load_unpaired
+
+        data = recipe.data
+        a, b = load_unpaired(data.source, model.image_shape, "test", data.data_dir or None, data.download)
+        return self.panels(model, (to_signed(a[:6]), to_signed(b[:6])), 36, recipe.train.seed)["samples"]
+
+    def limitations(self, model) -> str:
+        height = model.image_shape[0]
+        return (f"It learned its subjects at the scale of its {height} x {model.image_shape[1]} training images: translate "
+                f"images at that scale (`ganzoo translate MODEL IMAGE --size {height}`); it has seen no other.")
+
     def headline(self, metrics: dict) -> str:
         return (f"cycle PSNR {metrics['cycle_psnr_a']:.2f} / {metrics['cycle_psnr_b']:.2f} dB, "
                 f"called the target domain {metrics['a2b_called_b']:.0%} / {metrics['b2a_called_a']:.0%}")

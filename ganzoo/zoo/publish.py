@@ -22,7 +22,7 @@ from ganzoo import zoo
 from ganzoo.errors import GanzooError
 from ganzoo.files import atomic_write_bytes, file_sha256
 from ganzoo.images import encode_png, make_grid, to_uint8
-from ganzoo.recipes import load_recipe
+from ganzoo.recipes import load_recipe, recipe_from_dict, tomllib
 from ganzoo.tasks import task_of
 from ganzoo.training import load_trained_model, runs
 from ganzoo.training.model_card import last_start
@@ -128,7 +128,7 @@ def publish(run: str | Path, name: str, zoo_dir: str | Path | None = None, dtype
     entry_file = zoo_dir / "entries" / f"{name}.json"
     entry_file.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(entry_file, (json.dumps(entry, indent=1, default=_plain) + "\n").encode())
-    write_card(zoo_dir, entry, model, recipe)
+    write_card(zoo_dir, entry, copy if stored == "float16" else model, recipe, **measure_options)
     if readme is not None:
         update_readme(Path(readme), zoo_dir)
     return entry_file
@@ -141,13 +141,21 @@ def _plain(value):
     raise TypeError(f"cannot write {type(value).__name__} to a zoo entry")
 
 
-def write_card(zoo_dir: Path, entry: dict, model, recipe) -> Path:
-    """cards/NAME.md (+ NAME.png, a sample grid): intended use, limitations, data licence, metrics
-    with their protocol; `ganzoo export zoo:NAME` puts it beside the SavedModel."""
+def write_card(zoo_dir: Path, entry: dict, model, recipe, **options) -> Path:
+    """cards/NAME.md (+ NAME.png, a sample grid of `model`, the weights as stored): intended use,
+    limitations, data licence, metrics with their protocol; `ganzoo export zoo:NAME` puts it
+    beside the SavedModel. `options` as for the task's `measure` (sr_sets, ...)."""
     cards = zoo_dir / "cards"
     cards.mkdir(parents=True, exist_ok=True)
-    images, columns = task_of(model).panels(model, None, 36, recipe.train.seed)["samples"]
+    images, columns = task_of(model).card_samples(model, recipe, **options)
     atomic_write_bytes(cards / f"{entry['name']}.png", encode_png(make_grid(to_uint8(images), columns)))
+    path = cards / f"{entry['name']}.md"
+    atomic_write_bytes(path, card_text(entry, model, recipe).encode())
+    return path
+
+
+def card_text(entry: dict, model, recipe) -> str:
+    """The model card's Markdown: all of it from the entry, but for what the model's task adds."""
     wall = f"{entry['wall_time_s'] / 60:.0f} minutes" if entry["wall_time_s"] else "wall time not recorded"
     if entry.get("cpu_time_s"):  # the work done, where the wall clock also counts waiting for the CPU
         wall += f" ({entry['cpu_time_s'] / 60:.0f} CPU-minutes of the training process, all threads)"
@@ -159,7 +167,8 @@ def write_card(zoo_dir: Path, entry: dict, model, recipe) -> Path:
         "Serving and TFLite, and as a starting point for fine-tuning with a freshly trained discriminator.", "",
         "## Limitations",
         f"Trained on {entry['data']['description']} only; outputs resemble that data and carry its biases. Not for "
-        "identifying people or making decisions about them. Only the generator side is shipped.", "",
+        "identifying people or making decisions about them. Only the generator side is shipped. "
+        f"{task_of(model).limitations(model)}".rstrip(), "",
         "## Data", f"`{entry['data']['source']}`; licence: {entry['data']['licence']}.", "",
         "## Training",
         f"{entry['steps']} steps on {entry['hardware']['devices']} ({entry['hardware']['host']}), {wall}; "
@@ -172,9 +181,36 @@ def write_card(zoo_dir: Path, entry: dict, model, recipe) -> Path:
         f"{entry['weights']['sha256']}. {entry['weights']['storage_note']}".rstrip(), "",
         "## Samples", "", f"![samples]({entry['name']}.png)", "",
     ]
-    path = cards / f"{entry['name']}.md"
-    atomic_write_bytes(path, "\n".join(lines).encode())
-    return path
+    return "\n".join(lines)
+
+
+def entry_recipe(entry: dict):
+    """The recipe an entry records (the run's resolved recipe.toml)."""
+    return recipe_from_dict(tomllib.loads(entry["recipe"]), name=entry["name"])
+
+
+def refresh_cards(names: list[str] | None = None, zoo_dir: str | Path | None = None, images: bool = False,
+                  **options) -> list[Path]:
+    """Rewrites the card text of entries `names` (default: all) from their entries, measuring
+    nothing and leaving the weights as they are (after the card's template changed); with
+    `images`, their sample grids too, from the shipped weights (`options` as for `measure`)."""
+    from ganzoo.models import get_model_class
+
+    entries = Path(zoo_dir or zoo.zoo_dir()) / "entries"
+    known = sorted(p.stem for p in entries.glob("*.json"))
+    written = []
+    for name in names or known:
+        if name not in known:
+            raise GanzooError(f"no zoo entry {name!r} in {entries.parent}; it has: {', '.join(known) or 'nothing yet'}")
+        entry_file = entries / f"{name}.json"
+        entry, recipe = zoo.load_entry(entry_file), entry_recipe(zoo.load_entry(entry_file))
+        if images:
+            written.append(write_card(entries.parent, entry, zoo.from_pretrained(entry_file), recipe, **options))
+        else:  # the model's kind only, for what its task adds to the text
+            model = get_model_class(entry["model"]).from_config(entry["config"])
+            written.append(entries.parent / "cards" / f"{name}.md")
+            atomic_write_bytes(written[-1], card_text(entry, model, recipe).encode())
+    return written
 
 
 def zoo_table(zoo_dir: str | Path | None = None) -> str:
