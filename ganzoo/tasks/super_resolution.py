@@ -89,17 +89,14 @@ class SuperResolutionTask(Task):
         first images (the first of `sr_sets`; the preview panel without one)."""
         from ganzoo.metrics.super_resolution import bicubic_upscaler, load_sr_set
 
-        if not sr_sets:
-            return super().card_samples(model, recipe)
-        crop, rows = 32 * model.scale, []
-        for pair in load_sr_set(sr_sets[0], model.scale)[:4]:
-            (height, width), lr_crop = pair.lr.shape[:2], crop // model.scale
-            top, left = max((height - lr_crop) // 2, 0), max((width - lr_crop) // 2, 0)
-            lr = pair.lr[top : top + lr_crop, left : left + lr_crop]
-            hr = pair.hr[top * model.scale : (top + lr_crop) * model.scale, left * model.scale : (left + lr_crop) * model.scale]
-            if hr.shape[:2] == (crop, crop):
-                rows += [bicubic_upscaler(model.scale)(lr), model.upscale(lr), hr]
-        return to_signed(np.stack(rows)), 3
+        scale, lr_crop, tiles = model.scale, 32, []
+        for pair in load_sr_set(sr_sets[0], scale)[:4] if sr_sets else []:
+            top, left = (pair.lr.shape[0] - lr_crop) // 2, (pair.lr.shape[1] - lr_crop) // 2
+            if min(top, left) >= 0:  # images smaller than the crop are left out
+                lr = pair.lr[top : top + lr_crop, left : left + lr_crop]
+                hr = pair.hr[top * scale : (top + lr_crop) * scale, left * scale : (left + lr_crop) * scale]
+                tiles += [bicubic_upscaler(scale)(lr), model.upscale(lr), hr]
+        return (to_signed(np.stack(tiles)), 3) if tiles else super().card_samples(model, recipe)
 
     def limitations(self, model) -> str:
         return (f"It learned to undo bicubic x{model.scale} downscaling: photos with noise, blur or compression "

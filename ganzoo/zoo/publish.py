@@ -203,7 +203,8 @@ def refresh_cards(names: list[str] | None = None, zoo_dir: str | Path | None = N
         if name not in known:
             raise GanzooError(f"no zoo entry {name!r} in {entries.parent}; it has: {', '.join(known) or 'nothing yet'}")
         entry_file = entries / f"{name}.json"
-        entry, recipe = zoo.load_entry(entry_file), entry_recipe(zoo.load_entry(entry_file))
+        entry = zoo.load_entry(entry_file)
+        recipe = entry_recipe(entry)
         if images:
             written.append(write_card(entries.parent, entry, zoo.from_pretrained(entry_file), recipe, **options))
         else:  # the model's kind only, for what its task adds to the text
