@@ -129,3 +129,7 @@ def test_int8_export_is_quiet_unless_asked(tmp_path):
     quiet = subprocess.run(command, capture_output=True, text=True, env=env)
     assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
     assert (tmp_path / "out" / "dcgan" / "1" / "tflite" / "dcgan.int8.tflite").is_file()
+    # Running the file: LiteRT announces its XNNPACK delegate on stderr, hidden the same way.
+    verify = subprocess.run([sys.executable, "-m", "ganzoo.cli", "verify-export", str(tmp_path / "out" / "dcgan" / "1")],
+                            capture_output=True, text=True, env=env)
+    assert verify.returncode == 0 and verify.stderr == "", verify.stderr

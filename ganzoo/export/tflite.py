@@ -106,6 +106,11 @@ def check_tflite_inputs(details: dict, inputs: dict[str, np.ndarray]) -> None:
 def run_tflite(path: str | Path, inputs: dict[str, np.ndarray], threads: int = 2) -> dict[str, np.ndarray]:
     """Runs the file's default signature in ai-edge-litert's interpreter (XNNPACK delegate), after
     checking the inputs against its declared shapes."""
+    from ganzoo.tf_runtime import quiet_native_stderr
+
     runner = litert_interpreter(path, threads).get_signature_runner()  # resizes inputs to the given shapes per call
     check_tflite_inputs(runner.get_input_details(), inputs)
-    return {k: np.asarray(v) for k, v in runner(**inputs).items()}
+    # The first call applies the XNNPACK delegate, which LiteRT announces on stderr ("INFO: Created
+    # TensorFlow Lite XNNPACK delegate for CPU."): hidden as the CLI's log level asks.
+    with quiet_native_stderr():
+        return {k: np.asarray(v) for k, v in runner(**inputs).items()}
