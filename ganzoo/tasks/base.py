@@ -42,6 +42,7 @@ class Task(abc.ABC):
     """Base class; each method says what the kind of model provides."""
 
     name: str = ""
+    use: str = "sampling"  # what a model of this kind is run for (its zoo card's Intended use)
 
     # ------------------------------------------------------------------------- training
     @abc.abstractmethod

@@ -42,6 +42,7 @@ def smooth_images(count: int, size: int, channels: int, seed: int) -> np.ndarray
 
 class SuperResolutionTask(Task):
     name = "super_resolution"
+    use = "upscaling images"
 
     # ------------------------------------------------------------------------- training
     def training_data(self, recipe, model, step: int) -> TrainingData:

@@ -35,6 +35,7 @@ def checked_translation_input(image, channels: int, multiple: int):
 
 class TranslationTask(Task):
     name = "translation"
+    use = "translating images between its two domains"
 
     # ------------------------------------------------------------------------- training
     def training_data(self, recipe, model, step: int) -> TrainingData:

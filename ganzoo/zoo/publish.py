@@ -163,7 +163,7 @@ def card_text(entry: dict, model, recipe) -> str:
         f"# {entry['name']}: {entry['model']} ({entry['preset']})", "",
         recipe.description or "", "",
         "## Intended use",
-        f"Research, teaching and demos of {entry['model']} ({entry['task'].replace('_', ' ')}): sampling, exporting to TF "
+        f"Research, teaching and demos of {entry['model']} ({entry['task'].replace('_', ' ')}): {task_of(model).use}, exporting to TF "
         "Serving and TFLite, and as a starting point for fine-tuning with a freshly trained discriminator.", "",
         "## Limitations",
         f"Trained on {entry['data']['description']} only; outputs resemble that data and carry its biases. Not for "
