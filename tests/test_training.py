@@ -78,6 +78,13 @@ def test_resume_continues_to_the_planned_step_with_identical_weights(tiny_recipe
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_run_shorter_than_an_epoch_shows_its_own_length(tiny_recipe, tmp_path, capsys):
+    # Keras' progress bar ends on the epoch length: 3 steps of a 5-step epoch printed "5/5".
+    train(load_recipe(tiny_recipe(steps=20, steps_per_epoch=5)), out=tmp_path, max_steps=3, verbose=1)
+    out = capsys.readouterr().out
+    assert "3/3" in out and "5/5" not in out, out[-500:]
+
+
 def test_a_run_begun_without_cpu_time_resumes_without_inventing_one(tiny_recipe, tmp_path):
     # Runs that began before ganzoo logged CPU time: a resume must not report its own share as the
     # run's total.
