@@ -55,6 +55,10 @@ class InstanceNormalization(keras.layers.Layer):
     """y = gamma * (x - mean_hw) / sqrt(var_hw + epsilon) + beta, statistics per image and
     channel over height and width (Ulyanov et al. 2016); same in training and inference."""
 
+    # Export-time per-channel epsilon (tasks/translation.py int8_form): epsilon / t^2 when the conv
+    # before this layer has its output channels divided by t, so the layer computes what it did.
+    int8_epsilon = None
+
     def __init__(self, epsilon: float = 1e-5, affine: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.epsilon, self.affine = float(epsilon), bool(affine)
@@ -77,7 +81,7 @@ class InstanceNormalization(keras.layers.Layer):
                 raise Moments.Stop()
             mean = ops.mean(x, axis=(1, 2), keepdims=True)
             variance = ops.mean(ops.square(x - mean), axis=(1, 2), keepdims=True)
-        y = (x - mean) * ops.rsqrt(variance + self.epsilon)
+        y = (x - mean) * ops.rsqrt(variance + (self.epsilon if self.int8_epsilon is None else self.int8_epsilon))
         if self.affine:
             y = y * ops.cast(self.gamma, "float32") + ops.cast(self.beta, "float32")
         return ops.cast(y, self.compute_dtype)

@@ -11,6 +11,8 @@ TFLite holds one file per direction (`<name>.a2b.<mode>.tflite`): float32 [batch
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from ganzoo.export.gates import GATES, compare
@@ -22,6 +24,64 @@ from ganzoo.tasks.super_resolution import image_function, smooth_images
 DIRECTIONS = ("a2b", "b2a")
 PREVIEW_IMAGES = 8
 CALIBRATION_SAMPLES = 200
+CHANNEL_SCALE_FLOOR = 1e-3  # of a layer's largest scale: a channel that is ~0 everywhere keeps a finite one
+
+
+def normalized_convolutions(generator) -> list:
+    """(convolution, instance norm) pairs of `generator`: each norm that reads a biased convolution."""
+    import keras
+
+    from ganzoo.layers import InstanceNormalization
+
+    pairs = []
+    for layer in generator.layers:
+        if isinstance(layer, InstanceNormalization):
+            source = layer.input._keras_history.operation
+            if isinstance(source, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)) and source.use_bias:
+                pairs.append((source, layer))
+    return pairs
+
+
+@contextmanager
+def int8_form(model, images: np.ndarray, batch: int = 25):
+    """While open, every convolution that feeds an instance norm has its output channels centred
+    and brought to one standard deviation over `images` (bias - m, then kernel and bias / t, per
+    channel), and the norm's epsilon is epsilon / t^2: the norm removes any per-channel shift and
+    scale, so this is the same function to float rounding. Full int8 quantizes each tensor with
+    one scale, and a trained generator's channels differ ~50x in size (face2anime's first conv:
+    standard deviations 0.04 to 2.1), so the small ones were rounded away before the norm blew
+    them up again. Measured on the face2anime zoo model, 16 real test images: 19.3 -> 23.7 dB
+    (a2b), 14.8 -> 18.9 dB (b2a)."""
+    import keras
+    from keras import ops
+
+    pairs, scales = [], []
+    for direction in DIRECTIONS:
+        generator = model.translator(direction)
+        found = normalized_convolutions(generator)
+        pairs += found
+        probe = keras.Model(generator.input, [conv.output for conv, _ in found])
+        totals = [np.zeros((2, conv.filters)) for conv, _ in found]  # sums of per-image means, variances
+        for start in range(0, len(images), batch):
+            for total, out in zip(totals, probe(images[start : start + batch], training=False)):
+                out = ops.convert_to_numpy(out).astype(np.float64)
+                total += [out.mean(axis=(1, 2)).sum(axis=0), out.var(axis=(1, 2)).sum(axis=0)]
+        for total in totals:
+            mean, std = total[0] / len(images), np.sqrt(total[1] / len(images))
+            scales.append((mean.astype(np.float32), np.maximum(std, CHANNEL_SCALE_FLOOR * std.max()).astype(np.float32)))
+    saved = [(conv.kernel.numpy(), conv.bias.numpy()) for conv, _ in pairs]
+    try:  # set inside the try: a failure half-way leaves no layer changed
+        for (conv, norm), (kernel, bias), (mean, scale) in zip(pairs, saved, scales):
+            per_output = scale[:, None] if isinstance(conv, keras.layers.Conv2DTranspose) else scale  # kernel (kh, kw, out, in) there
+            conv.kernel.assign(kernel / per_output)
+            conv.bias.assign((bias - mean) / scale)
+            norm.int8_epsilon = norm.epsilon / np.square(scale)
+        yield
+    finally:
+        for (conv, norm), (kernel, bias) in zip(pairs, saved):
+            conv.kernel.assign(kernel)
+            conv.bias.assign(bias)
+            norm.int8_epsilon = None
 
 
 def checked_translation_input(image, channels: int, multiple: int):
@@ -157,6 +217,13 @@ class TranslationTask(Task):
     def calibration_inputs(self, model) -> list:
         patches = smooth_images(CALIBRATION_SAMPLES, model.image_shape[0], model.image_shape[-1], seed=7)
         return [{"image": patches[i : i + 1]} for i in range(CALIBRATION_SAMPLES)]
+
+    def tflite_form(self, model, mode: str):
+        """Full int8 converts with channel-equalised convolutions (int8_form), calibrated on the
+        calibration inputs; the float modes convert the layers as they are."""
+        if mode != "int8":
+            return super().tflite_form(model, mode)
+        return int8_form(model, np.concatenate([sample["image"] for sample in self.calibration_inputs(model)]))
 
     def verify(self, signatures, reference: dict, tflite_files: list, run_tflite) -> list:
         """Each direction's signature (and serving_default = a2b) and each
