@@ -334,13 +334,15 @@ def zoo_publish_command(run, name, num, sr_sets, dtype, zoo_dir, readme) -> None
 @click.option("--sr-set", "sr_sets", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Super-resolution grids: a benchmark set folder to crop from.")
 @click.option("--zoo-dir", type=click.Path(file_okay=False, path_type=Path), help="Whose entries (default: the package's zoo).")
+@click.option("--readme", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Regenerate this README's zoo table.")
 @one_line_errors
-def zoo_cards_command(names, images, sr_sets, zoo_dir) -> None:
-    """Rewrite the model cards of NAMES (default: every entry) from their entries, measuring nothing
-    and leaving the weights as they are (after the card's template changed)."""
+def zoo_cards_command(names, images, sr_sets, zoo_dir, readme) -> None:
+    """Rewrite the model cards and headlines of NAMES (default: every entry) from their entries'
+    measurements, measuring nothing and leaving the weights as they are (after the card's template
+    or a headline's wording changed)."""
     from ganzoo.zoo.publish import refresh_cards
 
-    for path in refresh_cards(list(names), zoo_dir, images, sr_sets=list(sr_sets)):
+    for path in refresh_cards(list(names), zoo_dir, images, readme=readme, sr_sets=list(sr_sets)):
         click.echo(f"wrote {path}")
 
 

@@ -23,6 +23,7 @@ from ganzoo.data.unpaired import load_unpaired
 from ganzoo.errors import ModelNotFound
 from ganzoo.images import make_grid, to_uint8
 from ganzoo.recipes import load_recipe
+from ganzoo.tasks import get_task
 from ganzoo.training import load_trained_model, train
 from ganzoo.zoo.publish import (
     TABLE_END,
@@ -188,6 +189,16 @@ def test_cards_are_rewritten_from_their_entries_without_touching_the_weights(pri
     np.testing.assert_array_equal(images, expected)
     unknown = CliRunner().invoke(main, ["zoo", "cards", "nope", "--zoo-dir", str(copy)])
     assert unknown.exit_code == 1 and "no zoo entry 'nope'" in unknown.output
+    # A headline whose wording changed is rewritten from the entry's metrics, the rest kept byte for byte.
+    entry_file = copy / "entries" / "tiny_dcgan.json"
+    entry_text = entry_file.read_text()
+    entry_file.write_text(entry_text.replace(json.loads(entry_text)["headline"], "stale headline"))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# zoo\n{TABLE_START}\nold\n{TABLE_END}\n")
+    result = CliRunner().invoke(main, ["zoo", "cards", "tiny_dcgan", "--zoo-dir", str(copy), "--readme", str(readme)])
+    assert result.exit_code == 0, result.output
+    assert entry_file.read_text() == entry_text and f"wrote {entry_file}" in result.output
+    assert readme.read_text() == f"# zoo\n{TABLE_START}\n{zoo_table(copy)}\n{TABLE_END}\n"
 
 
 def test_cards_of_image_to_image_models_show_real_inputs(tmp_path):
@@ -240,8 +251,17 @@ def test_every_shipped_entry_loads_with_its_hash_and_card(name, monkeypatch):
     model = ganzoo.from_pretrained(name)
     assert model.registry_name == entry["model"] and zoo.card_path(name).is_file()
     assert load_recipe_text_ok(entry["recipe"])
-    # The card says what the entry says (`ganzoo zoo cards` rewrites it after a template change).
+    # The card and headline say what the entry measured (`ganzoo zoo cards` rewrites them after a
+    # template or wording change).
     assert zoo.card_path(name).read_text() == card_text(entry, model, entry_recipe(entry))
+    assert entry["headline"] == get_task(entry["task"]).headline(entry["metrics"])
+
+
+def test_headline_percentages_never_round_up_to_a_whole_hundred():
+    from ganzoo.tasks.translation import percent
+
+    assert [percent(f) for f in (0.995, 1.0, 0.9, 0.5, 0.9999, 0.9005, 0.0)] == [
+        "99.5%", "100%", "90%", "50%", "99.9%", "90.0%", "0%"]
 
 
 def load_recipe_text_ok(text: str) -> bool:

@@ -11,6 +11,7 @@ TFLite holds one file per direction (`<name>.a2b.<mode>.tflite`): float32 [batch
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 
 import numpy as np
@@ -25,6 +26,13 @@ DIRECTIONS = ("a2b", "b2a")
 PREVIEW_IMAGES = 8
 CALIBRATION_SAMPLES = 200
 CHANNEL_SCALE_FLOOR = 1e-3  # of a layer's largest scale: a channel that is ~0 everywhere keeps a finite one
+
+
+def percent(fraction: float) -> str:
+    """Whole percent where that is exact, else one decimal rounded down: 0.995 is "99.5%", 0.9999
+    "99.9%", never "100%"."""
+    tenths = round(fraction * 1000, 6)
+    return f"{round(tenths) // 10}%" if tenths % 10 == 0 else f"{math.floor(tenths) / 10:.1f}%"
 
 
 def normalized_convolutions(generator) -> list:
@@ -153,7 +161,7 @@ class TranslationTask(Task):
 
     def headline(self, metrics: dict) -> str:
         return (f"cycle PSNR {metrics['cycle_psnr_a']:.2f} / {metrics['cycle_psnr_b']:.2f} dB, "
-                f"called the target domain {metrics['a2b_called_b']:.0%} / {metrics['b2a_called_a']:.0%}")
+                f"called the target domain {percent(metrics['a2b_called_b'])} / {percent(metrics['b2a_called_a'])}")
 
     def bench_dataset(self, model, batch: int):
         from ganzoo.data.sources import benchmark_images

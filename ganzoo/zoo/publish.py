@@ -190,11 +190,13 @@ def entry_recipe(entry: dict):
 
 
 def refresh_cards(names: list[str] | None = None, zoo_dir: str | Path | None = None, images: bool = False,
-                  **options) -> list[Path]:
-    """Rewrites the card text of entries `names` (default: all) from their entries, measuring
-    nothing and leaving the weights as they are (after the card's template changed); with
-    `images`, their sample grids too, from the shipped weights (`options` as for `measure`)."""
+                  readme: Path | None = None, **options) -> list[Path]:
+    """Rewrites the card text and headline of entries `names` (default: all) from their entries'
+    measurements, measuring nothing and leaving the weights as they are (after the card's template
+    or a task's headline changed); with `images`, their sample grids too, from the shipped weights
+    (`options` as for `measure`); with `readme`, its zoo table."""
     from ganzoo.models import get_model_class
+    from ganzoo.tasks import get_task
 
     entries = Path(zoo_dir or zoo.zoo_dir()) / "entries"
     known = sorted(p.stem for p in entries.glob("*.json"))
@@ -204,6 +206,12 @@ def refresh_cards(names: list[str] | None = None, zoo_dir: str | Path | None = N
             raise GanzooError(f"no zoo entry {name!r} in {entries.parent}; it has: {', '.join(known) or 'nothing yet'}")
         entry_file = entries / f"{name}.json"
         entry = zoo.load_entry(entry_file)
+        headline = get_task(entry["task"]).headline(entry["metrics"])
+        if entry["headline"] != headline:
+            entry["headline"] = headline
+            stored = {key: value for key, value in entry.items() if not key.startswith("_")}  # load_entry's own notes
+            atomic_write_bytes(entry_file, (json.dumps(stored, indent=1, default=_plain) + "\n").encode())
+            written.append(entry_file)
         recipe = entry_recipe(entry)
         if images:
             written.append(write_card(entries.parent, entry, zoo.from_pretrained(entry_file), recipe, **options))
@@ -211,6 +219,9 @@ def refresh_cards(names: list[str] | None = None, zoo_dir: str | Path | None = N
             model = get_model_class(entry["model"]).from_config(entry["config"])
             written.append(entries.parent / "cards" / f"{name}.md")
             atomic_write_bytes(written[-1], card_text(entry, model, recipe).encode())
+    if readme is not None:
+        update_readme(Path(readme), zoo_dir)
+        written.append(Path(readme))
     return written
 
 
