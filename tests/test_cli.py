@@ -133,3 +133,6 @@ def test_int8_export_is_quiet_unless_asked(tmp_path):
     verify = subprocess.run([sys.executable, "-m", "ganzoo.cli", "verify-export", str(tmp_path / "out" / "dcgan" / "1")],
                             capture_output=True, text=True, env=env)
     assert verify.returncode == 0 and verify.stderr == "", verify.stderr
+    bench = subprocess.run([sys.executable, "-m", "ganzoo.cli", "bench", "serve", str(tmp_path / "out" / "dcgan" / "1"),
+                            "--repeats", "3", "--batch", "2"], capture_output=True, text=True, env=env)
+    assert bench.returncode == 0 and "TFLite int8" in bench.stdout and bench.stderr == "", bench.stderr

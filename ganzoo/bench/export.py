@@ -12,7 +12,10 @@ from ganzoo.export.tflite import TFLITE_MODES, litert_interpreter
 
 
 def timed(call, repeats: int) -> list[float]:
-    call()  # warm-up (graph or delegate initialisation)
+    from ganzoo.tf_runtime import quiet_native_stderr
+
+    with quiet_native_stderr():  # LiteRT announces its XNNPACK delegate on stderr at the first call
+        call()  # warm-up (graph or delegate initialisation)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
