@@ -117,6 +117,16 @@ def test_commands_are_quiet_unless_asked(tmp_path):
     assert verbose.returncode == 0 and quiet.stdout == verbose.stdout
 
 
+def test_bench_train_is_quiet(tfds_dir):
+    """Grappler prints an E-level note from native code when it cannot fuse the keras-io reference's
+    LeakyReLU gradient ("remapper failed ..."): harmless, and hidden like TensorFlow's other notes."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"} | {"TFDS_DATA_DIR": str(tfds_dir)}
+    command = [sys.executable, "-m", "ganzoo.cli", "bench", "train", "dcgan", "--preset", "tiny", "--batch", "8",
+               "--steps", "4", "--warmup", "1"]
+    quiet = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert quiet.returncode == 0 and "keras-io reference" in quiet.stdout and quiet.stderr == "", quiet.stderr
+
+
 def test_int8_export_is_quiet_unless_asked(tmp_path):
     """The TFLite calibrator prints a line from native code ("fully_quantize: 0, ...") on every
     int8 conversion; the command line hides it like TensorFlow's other notes."""

@@ -65,8 +65,11 @@ def window_rates(marks: list[tuple[int, float]], start_step: int, window: int, b
 
 
 def measure(contenders: list[Contender], batch: int, warmup: int, window: int, windows: int, rounds: int = 2) -> None:
+    from ganzoo.tf_runtime import quiet_native_stderr
+
     for contender in contenders:
-        timer = run_steps(contender, warmup)
+        with quiet_native_stderr():  # graph optimisation notes at the first execution (grappler's remapper on LeakyReluGrad)
+            timer = run_steps(contender, warmup)
         contender.compile_s = timer.marks[1][1] - timer.marks[0][1]  # first execution: trace + compile + step
     per_round = max(1, windows // rounds)
     for _ in range(rounds):
