@@ -12,7 +12,8 @@
 # What it measures (issue 29): `ganzoo bench train` for every model at its recipe's preset and
 # batch; DCGAN against the keras-io reference at batch 64 and 256 with steps_per_execution 1, 4
 # and 16 (the GPU step is host-bound); StyleGAN-lite with and without XLA (XLA:CPU runs its lazy
-# R1 `tf.cond` ~80x slowly: this says whether XLA:GPU does); CycleGAN and SRGAN step rates; two
+# R1 `tf.cond` ~80x slowly: this says whether XLA:GPU does, and times R1 on a slice of every batch
+# instead, r1_schedule=sub_batch, which has no tf.cond); CycleGAN and SRGAN step rates; two
 # replicas against one device on the tiny presets (tests/test_distribute.py on the GPU).
 set -u
 OUT=${1:-gpu_suite_$(date -u +%Y%m%dT%H%M)}
@@ -58,6 +59,8 @@ for batch in 64 256; do
 done
 row "dcgan_b256_bf16" dcgan --batch 256 --mixed-precision mixed_bfloat16
 row "stylegan_lite_64_xla" stylegan_lite --preset 64 --batch 32 --jit-compile --warmup 5
+row "stylegan_lite_64_xla_sub_batch_r1" stylegan_lite --preset 64 --batch 32 --jit-compile --warmup 5 \
+  --set model.overrides.r1_schedule=sub_batch
 row "stylegan_lite_64_graph" stylegan_lite --preset 64 --batch 32 --no-jit-compile --warmup 5
 row "cyclegan_64" cyclegan --preset 64 --batch 4 --warmup 5
 row "srgan_x4" srgan --preset x4 --batch 16 --warmup 5

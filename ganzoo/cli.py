@@ -403,16 +403,18 @@ def bench_export_command(source, model_name, preset, batch, repeats, threads) ->
               help="Override ganzoo's default (float32).")
 @click.option("--profile", "profile_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also trace 10 steps of each contender into this folder and print where their time goes.")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="Override a key of the recipe ganzoo's contender is built from, e.g. model.overrides.r1_schedule=sub_batch.")
 @one_line_errors
 def bench_train_command(model_name, preset, batch, steps, warmup, jit_compile, steps_per_execution, updates,
-                        mixed_precision, profile_dir) -> None:
+                        mixed_precision, profile_dir, assignments) -> None:
     """Training images/sec of MODEL (and, for dcgan and gan3d, of a keras-io-style loop of the same networks) in one process."""
     from ganzoo.bench.train import bench_train, format_bench_train
 
     window = max(1, steps // 6)
     result = bench_train(model_name, preset, batch, warmup=warmup, window=window, windows=steps // window,
                          jit_compile=jit_compile, steps_per_execution=steps_per_execution, updates=updates,
-                         mixed_precision=mixed_precision, profile_dir=profile_dir)
+                         mixed_precision=mixed_precision, profile_dir=profile_dir, assignments=list(assignments))
     click.echo(format_bench_train(result))
 
 

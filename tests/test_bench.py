@@ -56,6 +56,13 @@ def test_bench_train_other_models_and_bad_names():
     result = CliRunner().invoke(main, ["bench", "train", "cyclegan", "--updates", "simultaneous"])
     assert result.exit_code == 1 and "train.updates: CycleGAN supports updates=alternating, got 'simultaneous'" in result.output
     assert len(result.output.strip().splitlines()) == 1
+    # A model argument for ganzoo's contender (the GPU suite's StyleGAN-lite without tf.cond under XLA).
+    result = CliRunner().invoke(main, ["bench", "train", "stylegan_lite", "--batch", "8", "--steps", "4", "--warmup", "1",
+                                       "--jit-compile", "--set", "model.overrides.r1_schedule=sub_batch"])
+    assert result.exit_code == 0 and "jit_compile=True" in result.output, result.output
+    assert "model.overrides.r1_schedule=sub_batch" in result.output and float(table_rows(result.output, "contender")[0][1]) > 0
+    result = CliRunner().invoke(main, ["bench", "train", "stylegan_lite", "--set", "model.overrides.r1_schedule=every"])
+    assert result.exit_code == 1 and "r1_schedule must be one of lazy, sub_batch" in result.output
 
 
 @pytest.mark.parametrize("name, data", [("cyclegan", "as domains A and B"), ("srgan", "as HR patches")])

@@ -125,6 +125,39 @@ def test_lazy_r1_matches_a_hand_computed_gradient_norm_and_only_every_interval()
     assert float(model.r1_tracker.result()) == 0.0 and float(model.r1_tracker.count) == 0.0
 
 
+def test_sub_batch_r1_judges_a_slice_of_every_batch_by_hand_and_compiles_with_xla():
+    """r1_schedule="sub_batch": every step, R1 of the first batch / r1_interval images (a whole
+    minibatch-std group, so D sees them as in the batch), weighted as the batch; no tf.cond, so
+    XLA compiles it like any step."""
+    model = tiny(r1_interval=4, r1_schedule="sub_batch", style_mixing_prob=0.0)
+    real = tf.constant(random_images(16))
+    assert model.r1_sub_batch(real) == 4 and model.r1_sub_batch(real[:6]) == 4
+    assert model.r1_sub_batch(tf.constant(random_images(40))) == 12  # 10 rounded up to groups of 4
+    with tf.GradientTape() as tape:  # by hand, with the initial discriminator, on the first group
+        head = real[:4]
+        tape.watch(head)
+        scores = tf.reduce_sum(model.discriminator(head, training=True))
+    expected = float(np.mean(np.sum(tape.gradient(scores, head).numpy() ** 2, axis=(1, 2, 3))))
+    regularizer = model.discriminator_regularizer(lambda x: model.discriminator(x, training=True), real, 16)
+    assert regularizer.shape == (16,) and np.all(regularizer.numpy()[4:] == 0)
+    assert float(np.mean(regularizer)) == pytest.approx(model.r1_gamma / 2 * expected, rel=1e-4)
+    model.r1_tracker.reset_state()
+    model.train_on_batch(real)
+    assert float(model.r1_tracker.result()) == pytest.approx(expected, rel=1e-4)
+    model.r1_tracker.reset_state()
+    model.train_on_batch(real)  # step 1 logs one too, unlike the lazy schedule's
+    assert float(model.r1_tracker.count) == 4.0 and float(model.r1_tracker.result()) > 0
+
+    xla = tiny(r1_schedule="sub_batch")
+    xla.compile(jit_compile=True)
+    history = xla.fit(tf.data.Dataset.from_tensor_slices(random_images(32)).batch(8, drop_remainder=True),
+                      epochs=1, verbose=0).history
+    assert np.isfinite(history["r1_penalty"][-1]) and history["r1_penalty"][-1] > 0
+    assert xla.get_config()["r1_schedule"] == "sub_batch"
+    with pytest.raises(ValueError, match="r1_schedule must be one of lazy, sub_batch"):
+        tiny(r1_schedule="every")
+
+
 def test_r1_penalty_on_a_tiny_network_by_hand():
     weights = np.array([[1.0, -2.0], [0.5, 3.0]], np.float32)  # D(x) = sum(v * tanh(x W))
     v = np.array([2.0, -1.0], np.float32)

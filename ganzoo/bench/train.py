@@ -107,14 +107,15 @@ REFERENCES = {"dcgan": dcgan_reference, "gan3d": gan3d_reference}
 def bench_train(model_name: str, preset: str | None, batch: int, warmup: int = 20, window: int = 10, windows: int = 6,
                 jit_compile: bool | None = None, steps_per_execution: int | None = None,
                 updates: str | None = None, mixed_precision: str | None = None,
-                profile_dir: Path | None = None, profile_steps: int = 10) -> dict:
+                profile_dir: Path | None = None, profile_steps: int = 10, assignments: list[str] = ()) -> dict:
     """Rows {name, settings, compile_s, images_per_s, vs_reference} plus the process's peak memory;
     with profile_dir, also a profile of `profile_steps` more steps of each contender (after timing,
     so the profiler does not slow the timed windows). `preset` None: mnist where the model has one,
-    else tiny."""
+    else tiny. `assignments` ("key=value", as `ganzoo train --set`) change the recipe ganzoo's
+    contender is built from; the reference is built as it always is."""
     from ganzoo.bench.memory import peak_memory_mib
     from ganzoo.models import list_presets, preset_config
-    from ganzoo.recipes import TrainSection, recipe_from_dict
+    from ganzoo.recipes import TrainSection, apply_overrides, recipe_from_dict
     from ganzoo.tasks import task_of
     from ganzoo.training.trainer import build_model
 
@@ -134,18 +135,19 @@ def bench_train(model_name: str, preset: str | None, batch: int, warmup: int = 2
     if window % spe:
         window = spe * max(1, round(window / spe))
     jit_setting = defaults.jit_compile if jit_compile is None else jit_compile
-    recipe = recipe_from_dict({
+    recipe = recipe_from_dict(apply_overrides({
         "model": {"name": model_name, "preset": preset}, "data": {"source": "tfds:mnist"},
         "train": {"steps": 1, "batch_size": batch, "jit_compile": jit_setting, "steps_per_execution": spe,
                   "steps_per_epoch": spe * max(1, round(100 / spe)),  # a recipe's must be a multiple of spe
                   "updates": updates or defaults.updates, "mixed_precision": precision},
-    }, name="bench")
+    }, list(assignments)), name="bench")
     keras.utils.set_random_seed(0)
     model = build_model(recipe)  # resolves "auto" as a recipe run would
     jit = bool(model.jit_compile)
     dataset, description = task_of(model).bench_dataset(model, batch)
     contenders = [Contender("ganzoo", model, dataset,
-                            f"jit_compile={jit}, steps_per_execution={spe}, updates={model.updates}, {precision}")]
+                            ", ".join([f"jit_compile={jit}, steps_per_execution={spe}, updates={model.updates}, {precision}",
+                                       *assignments]))]
     if model_name in REFERENCES:
         contenders.insert(0, REFERENCES[model_name](preset_config(model_name, preset), model, batch))
     measure(contenders, batch, warmup, window, windows)
