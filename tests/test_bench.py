@@ -254,5 +254,24 @@ def test_gpu_suite_script_parses_and_times_every_model():
 
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_suite.sh"
     subprocess.run(["bash", "-n", str(script)], check=True)
-    timed = set(re.findall(r'^row "\S+" (\w+)', script.read_text(), re.M))
+    text = script.read_text().replace("\\\n", " ")  # continued lines joined
+    timed = set(re.findall(r'^\s*row "\S+" (\w+)', text, re.M))
     assert set(ganzoo.list_models()) <= timed, set(ganzoo.list_models()) - timed
+    # Every row's arguments parse as `ganzoo bench train` takes them, and its recipe changes are
+    # ones the model accepts: no option renamed under the script.
+    from ganzoo.cli import bench_train_command
+    from ganzoo.models import list_presets
+    from ganzoo.recipes import apply_overrides, recipe_from_dict, validate
+
+    rows = re.findall(r'^\s*row "\S+" (.+)$', text, re.M)
+    assert len(rows) >= 10
+    for row in rows:
+        args = row.replace('"$batch"', "64").replace('"$spe"', "4").split()
+        context = bench_train_command.make_context("train", [*args, "--steps", "60"])
+        params = context.params
+        assert params["preset"] is None or params["preset"] in list_presets(params["model_name"]), row
+        recipe = {"model": {"name": params["model_name"], "preset": params["preset"] or "tiny"}, "data": {"source": "tfds:mnist"},
+                  "train": {"steps": 1, "batch_size": params["batch"]}}
+        checked = validate(recipe_from_dict(apply_overrides(recipe, list(params["assignments"])), name="row"))
+        if checked.model.overrides:  # values only the constructor checks (tiny: the same arguments)
+            ganzoo.create_model(checked.model.name, "tiny", **checked.model.overrides)

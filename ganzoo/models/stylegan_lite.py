@@ -10,9 +10,9 @@ resolutions and channel counts.
 - Discriminator: residual blocks (skip 1x1 + two 3x3, average-pool downsampling, sum / sqrt 2),
   minibatch standard deviation at 4x4, then two dense layers.
 - Non-saturating logistic loss with lazy R1 (gamma, every `r1_interval` steps, scaled by the
-  interval; or every step on 1 / r1_interval of the batch, `r1_schedule="sub_batch"`), style mixing (probability 0.9), an EMA generator for sampling and export, equalised
-  learning rate everywhere; path-length regularisation (`pl_weight`) and DiffAugment (`augment`)
-  are options.
+  interval; or every step on 1 / r1_interval of the batch, `r1_schedule="sub_batch"`), style
+  mixing (probability 0.9), an EMA generator for sampling and export, equalised learning rate
+  everywhere; path-length regularisation (`pl_weight`) and DiffAugment (`augment`) are options.
 
 `generator` (what export, TFLite and the EMA copy use) is latent -> images with the constant noise
 maps, so it is a pure function of the latent; training feeds fresh noise maps into `synthesis`.
@@ -273,8 +273,8 @@ class StyleGANLite(LatentGAN):
         return self.augment_images(images, STYLE_STREAMS * stream + AUGMENT + (32 if fake else 0))
 
     def r1_sub_batch(self, real) -> int:
-        """How many real images the sub-batch R1 judges each step: 1 / r1_interval of the batch (of
-        the group size where the batch is not static), a multiple of the minibatch-std group."""
+        """How many real images the sub-batch R1 judges each step: 1 / r1_interval of the batch,
+        rounded up to whole minibatch-std groups (one group where the batch size is not static)."""
         batch = real.shape[0]
         wanted = -(-batch // self.r1_interval) if batch is not None else 1
         size = -(-wanted // self.mbstd_group) * self.mbstd_group
