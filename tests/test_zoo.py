@@ -258,7 +258,7 @@ def test_every_shipped_entry_loads_with_its_hash_and_card(name, monkeypatch):
 
 
 def test_headline_percentages_never_round_up_to_a_whole_hundred():
-    from ganzoo.tasks.translation import percent
+    from ganzoo.tasks.base import percent
 
     assert [percent(f) for f in (0.995, 1.0, 0.9, 0.5, 0.9999, 0.9005, 0.0)] == [
         "99.5%", "100%", "90%", "50%", "99.9%", "90.0%", "0%"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -129,6 +130,13 @@ class Task(abc.ABC):
     def bench_serve_inputs(self, reference: dict, batch: int) -> tuple[str, dict, dict]:
         """(SavedModel signature, its inputs, the .tflite files' inputs) for `batch` items, made
         from an export's reference inputs: what `ganzoo bench serve` times."""
+
+
+def percent(fraction: float) -> str:
+    """A fraction as headlines show it: whole percent where that is exact, else one decimal rounded
+    down (0.995 is "99.5%", 0.9999 "99.9%": never "100%" for less)."""
+    tenths = round(fraction * 1000, 6)
+    return f"{round(tenths) // 10}%" if tenths % 10 == 0 else f"{math.floor(tenths) / 10:.1f}%"
 
 
 def resized(array: np.ndarray, batch: int) -> np.ndarray:

@@ -27,7 +27,7 @@ from ganzoo.export.signatures import (
     encode_pngs,
 )
 from ganzoo.images import to_signed, to_uint8, to_uint8_tensor
-from ganzoo.tasks.base import Task, TFLiteNetwork, TrainingData, resized
+from ganzoo.tasks.base import Task, TFLiteNetwork, TrainingData, percent, resized
 
 CALIBRATION_SAMPLES = 200  # int8 calibration draws, from the model's own latent prior
 EXAMPLE_SEED = 2024
@@ -82,7 +82,7 @@ class GenerationTask(Task):
 
     def headline(self, metrics: dict) -> str:
         text = f"FID {metrics['fid']:.2f}, {int(metrics['coverage_classes'])} classes"
-        return text + (f", label recognised {metrics['label_accuracy']:.1%}" if "label_accuracy" in metrics else "")
+        return text + (f", label recognised {percent(metrics['label_accuracy'])}" if "label_accuracy" in metrics else "")
 
     def bench_dataset(self, model, batch: int):
         from ganzoo.data import training_dataset

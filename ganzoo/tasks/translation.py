@@ -11,7 +11,6 @@ TFLite holds one file per direction (`<name>.a2b.<mode>.tflite`): float32 [batch
 
 from __future__ import annotations
 
-import math
 from contextlib import contextmanager
 
 import numpy as np
@@ -19,20 +18,20 @@ import numpy as np
 from ganzoo.export.gates import GATES, compare
 from ganzoo.export.signatures import checked, checked_pixels, dims
 from ganzoo.images import to_signed, to_signed_tensor, to_uint8, to_uint8_tensor
-from ganzoo.tasks.base import ServingLimits, Task, TFLiteNetwork, TrainingData, resized
+from ganzoo.tasks.base import (
+    ServingLimits,
+    Task,
+    TFLiteNetwork,
+    TrainingData,
+    percent,
+    resized,
+)
 from ganzoo.tasks.super_resolution import image_function, smooth_images
 
 DIRECTIONS = ("a2b", "b2a")
 PREVIEW_IMAGES = 8
 CALIBRATION_SAMPLES = 200
 CHANNEL_SCALE_FLOOR = 1e-3  # of a layer's largest scale: a channel that is ~0 everywhere keeps a finite one
-
-
-def percent(fraction: float) -> str:
-    """Whole percent where that is exact, else one decimal rounded down: 0.995 is "99.5%", 0.9999
-    "99.9%", never "100%"."""
-    tenths = round(fraction * 1000, 6)
-    return f"{round(tenths) // 10}%" if tenths % 10 == 0 else f"{math.floor(tenths) / 10:.1f}%"
 
 
 def normalized_convolutions(generator) -> list:
