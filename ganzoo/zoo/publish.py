@@ -127,7 +127,7 @@ def publish(run: str | Path, name: str, zoo_dir: str | Path | None = None, dtype
     }
     entry_file = zoo_dir / "entries" / f"{name}.json"
     entry_file.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(entry_file, (json.dumps(entry, indent=1, default=_plain) + "\n").encode())
+    write_entry(entry_file, entry)
     write_card(zoo_dir, entry, copy if stored == "float16" else model, recipe, **measure_options)
     if readme is not None:
         update_readme(Path(readme), zoo_dir)
@@ -184,6 +184,12 @@ def card_text(entry: dict, model, recipe) -> str:
     return "\n".join(lines)
 
 
+def write_entry(entry_file: Path, entry: dict) -> None:
+    """An entry as its JSON file, atomically; without the notes load_entry adds ("_dir")."""
+    stored = {key: value for key, value in entry.items() if not key.startswith("_")}
+    atomic_write_bytes(entry_file, (json.dumps(stored, indent=1, default=_plain) + "\n").encode())
+
+
 def entry_recipe(entry: dict):
     """The recipe an entry records (the run's resolved recipe.toml)."""
     return recipe_from_dict(tomllib.loads(entry["recipe"]), name=entry["name"])
@@ -209,8 +215,7 @@ def refresh_cards(names: list[str] | None = None, zoo_dir: str | Path | None = N
         headline = get_task(entry["task"]).headline(entry["metrics"])
         if entry["headline"] != headline:
             entry["headline"] = headline
-            stored = {key: value for key, value in entry.items() if not key.startswith("_")}  # load_entry's own notes
-            atomic_write_bytes(entry_file, (json.dumps(stored, indent=1, default=_plain) + "\n").encode())
+            write_entry(entry_file, entry)
             written.append(entry_file)
         recipe = entry_recipe(entry)
         if images:
