@@ -60,6 +60,8 @@ def differences(one, two) -> dict[str, float]:
      # mixing draws, the tracked w average, minibatch std over groups within one replica; then
      # DiffAugment's draws.
      ("stylegan_lite", "non_saturating", {"r1_interval": 2, "pl_weight": 2.0, "pl_interval": 2}),
+     # Path length on a slice of every batch: each replica its part of the global draw.
+     ("stylegan_lite", "non_saturating", {"pl_weight": 2.0, "pl_interval": 2, "pl_schedule": "sub_batch"}),
      ("stylegan_lite", "non_saturating", {"augment": "color,translation,cutout"}),
      # 3D convolutions, and the adaptive D update: skipped or not by the all-reduced accuracy.
      ("gan3d", "non_saturating", {"adaptive_d_threshold": 0.7})],

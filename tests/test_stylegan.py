@@ -1,6 +1,7 @@
 """StyleGAN-lite: the building blocks against references (demodulation, minibatch std,
 DiffAugment), truncation, lazy R1 against a hand-computed gradient norm, style mixing at the
-crossover, the path-length option, export with its style signatures, and the commands."""
+crossover, path-length regularisation on both schedules, export with its style signatures, and
+the commands."""
 
 from __future__ import annotations
 
@@ -195,11 +196,48 @@ def test_training_mixes_styles_about_as_often_as_asked():
     assert cutoff.min() == 1 and cutoff.max() == model.num_ws - 1
 
 
-def test_path_length_regularization_option():
-    model = tiny(pl_weight=2.0, pl_interval=2)
-    history = model.fit(tf.data.Dataset.from_tensor_slices(random_images(32)).batch(8), epochs=1, verbose=0).history
-    assert {"pl_penalty", "r1_penalty"} <= set(history)
-    assert np.isfinite(history["pl_penalty"]).all() and float(model.pl_mean.numpy()) > 0
+def test_path_length_penalty_on_both_schedules_and_under_xla():
+    """pl_weight: lazy, every pl_interval steps on the whole batch, times the interval (nothing on
+    the other steps); "sub_batch", every step on batch / pl_interval fresh latents, weighted as
+    the batch, the running mean a moving pl_interval times slower. Both against the path lengths
+    of the same step's draws and the running-mean update by hand."""
+    lazy = tiny(pl_weight=2.0, pl_interval=4)
+    lazy.pl_mean.assign(0.5)
+    lengths = lazy.path_lengths(8).numpy()  # step 0 is a path-length step; the draws are the step's
+    assert lengths.shape == (8,) and np.all(lengths > 0)
+    weighted, target, (penalty, logged) = lazy.path_length_penalty(8)
+    expected_target = 0.5 + 0.01 * (lengths.mean() - 0.5)
+    assert float(target) == pytest.approx(expected_target, rel=1e-5)
+    np.testing.assert_allclose(penalty, (lengths - expected_target) ** 2, rtol=1e-4)
+    np.testing.assert_allclose(weighted, 2.0 * 4 * (lengths - expected_target) ** 2, rtol=1e-4)
+    np.testing.assert_array_equal(logged, np.ones(8))
+    lazy.g_optimizer.iterations.assign(1)  # not a path-length step: nothing, and a stays
+    weighted, target, (_, logged) = lazy.path_length_penalty(8)
+    assert np.all(weighted.numpy() == 0) and np.all(logged.numpy() == 0) and float(target) == 0.5
+
+    sub = tiny(pl_weight=2.0, pl_interval=4, pl_schedule="sub_batch")
+    sub.pl_mean.assign(0.5)
+    sub.g_optimizer.iterations.assign(1)  # every step computes it
+    lengths = sub.path_lengths(2).numpy()
+    weighted, target, (penalty, logged) = sub.path_length_penalty(8)
+    expected_target = 0.5 + 0.01 / 4 * (lengths.mean() - 0.5)
+    assert float(target) == pytest.approx(expected_target, rel=1e-5)
+    assert weighted.shape == (8,) and np.all(weighted.numpy()[2:] == 0)
+    np.testing.assert_allclose(weighted[:2], 2.0 * 8 / 2 * (lengths - expected_target) ** 2, rtol=1e-4)
+    np.testing.assert_allclose(penalty, (lengths - expected_target) ** 2, rtol=1e-4)
+    np.testing.assert_array_equal(logged, np.ones(2))
+
+    data = tf.data.Dataset.from_tensor_slices(random_images(32)).batch(8, drop_remainder=True)
+    history = lazy.fit(data, epochs=1, verbose=0).history
+    assert {"pl_penalty", "r1_penalty"} <= set(history) and np.isfinite(history["pl_penalty"]).all()
+    xla = tiny(pl_weight=2.0, pl_interval=4, r1_schedule="sub_batch", pl_schedule="sub_batch")
+    xla.compile(jit_compile=True)
+    history = xla.fit(data, epochs=1, verbose=0).history
+    assert float(xla.pl_tracker.count) == 4 * 2  # two lengths on each of the four steps
+    assert np.isfinite(history["pl_penalty"][-1]) and float(xla.pl_mean.numpy()) > 0
+    assert xla.get_config()["pl_schedule"] == "sub_batch"
+    with pytest.raises(ValueError, match="pl_schedule must be one of lazy, sub_batch"):
+        tiny(pl_schedule="every")
 
 
 def test_augmented_training_is_finite_and_checkpoints_the_tracked_state():

@@ -12,7 +12,8 @@ resolutions and channel counts.
 - Non-saturating logistic loss with lazy R1 (gamma, every `r1_interval` steps, scaled by the
   interval; or every step on 1 / r1_interval of the batch, `r1_schedule="sub_batch"`), style
   mixing (probability 0.9), an EMA generator for sampling and export, equalised learning rate
-  everywhere; path-length regularisation (`pl_weight`) and DiffAugment (`augment`) are options.
+  everywhere; path-length regularisation (`pl_weight`, lazy or `pl_schedule="sub_batch"`) and
+  DiffAugment (`augment`) are options.
 
 `generator` (what export, TFLite and the EMA copy use) is latent -> images with the constant noise
 maps, so it is a pure function of the latent; training feeds fresh noise maps into `synthesis`.
@@ -48,7 +49,7 @@ from ganzoo.registry import register_model
 # Style streams (see `_style_draw`): one block of ids per critic update (`stream`).
 MIX_LATENT, MIX_DRAWS, AUGMENT, PL_LATENT, PL_IMAGE_NOISE, NOISE = 0, 1, 2, 3, 4, 8
 STYLE_STREAMS = 64
-R1_SCHEDULES = ("lazy", "sub_batch")  # see StyleGANLite.discriminator_regularizer
+SCHEDULES = ("lazy", "sub_batch")  # of R1 and of path length: see StyleGANLite.discriminator_regularizer
 PL_BLOCK = 40  # the path-length pass's noise maps: a block no critic update uses (d_steps <= 32)
 
 
@@ -154,8 +155,8 @@ class StyleGANLite(LatentGAN):
     and skip to-RGB outputs -> image [batch, H, W, C] (clipped to [-1, 1] for sampling).
     Discriminator: residual blocks with minibatch standard deviation -> logit. Lazy R1 (or, with
     `r1_schedule="sub_batch"`, R1 on a slice of every batch: no tf.cond for XLA), style mixing, an
-    EMA generator, equalised learning rate; options `pl_weight` (path length) and `augment`
-    (DiffAugment). Truncation: `generate(n, seed=..., truncation_psi=0.7)`.
+    EMA generator, equalised learning rate; options `pl_weight` (path length, `pl_schedule` as R1's)
+    and `augment` (DiffAugment). Truncation: `generate(n, seed=..., truncation_psi=0.7)`.
 
     Presets: `tiny` (16 px, for tests), `32` (32x32x3), `64` (64x64x3). `style_mix(...)`,
     `interpolation_strip(...)`; recipes: `recipes/stylegan_lite_fashion_mnist.toml`,
@@ -165,7 +166,7 @@ class StyleGANLite(LatentGAN):
     task = "style"
     update_schemes = ("alternating",)  # its own train_step
     # Its lazy R1 / path-length steps are tf.cond branches full of convolutions, and without them
-    # (r1_schedule="sub_batch") XLA:CPU still trains 0.63x as fast as the graph with oneDNN.
+    # (r1_schedule / pl_schedule "sub_batch") XLA:CPU still trains 0.63x as fast as the graph with oneDNN.
     xla_on_cpu = False
     presets = {
         "tiny": dict(latent_dim=16, w_dim=16, mapping_layers=2, image_shape=(16, 16, 1), channels=(32, 16, 16),
@@ -191,6 +192,7 @@ class StyleGANLite(LatentGAN):
         w_avg_beta: float = 0.995,
         pl_weight: float = 0.0,
         pl_interval: int = 4,
+        pl_schedule: str = "lazy",
         augment: str = "",
         mbstd_group: int = 4,
         **kwargs,
@@ -200,8 +202,10 @@ class StyleGANLite(LatentGAN):
         self.mapping_lr_multiplier = float(mapping_lr_multiplier)
         self.channels = tuple(int(c) for c in channels)
         self.r1_gamma, self.r1_interval, self.r1_schedule = float(r1_gamma), int(r1_interval), str(r1_schedule)
-        if self.r1_schedule not in R1_SCHEDULES:
-            raise ValueError(f"r1_schedule must be one of {', '.join(R1_SCHEDULES)}, got {r1_schedule!r}")
+        self.pl_schedule = str(pl_schedule)
+        for name, value in (("r1_schedule", self.r1_schedule), ("pl_schedule", self.pl_schedule)):
+            if value not in SCHEDULES:
+                raise ValueError(f"{name} must be one of {', '.join(SCHEDULES)}, got {value!r}")
         self.style_mixing_prob, self.w_avg_beta = float(style_mixing_prob), float(w_avg_beta)
         self.pl_weight, self.pl_interval = float(pl_weight), int(pl_interval)
         self.augment, self.augment_policy = augment, parse_policy(augment)
@@ -274,7 +278,9 @@ class StyleGANLite(LatentGAN):
 
     def r1_sub_batch(self, real) -> int:
         """How many real images the sub-batch R1 judges each step: 1 / r1_interval of the batch,
-        rounded up to whole minibatch-std groups (one group where the batch size is not static)."""
+        rounded up to whole minibatch-std groups (one group where the batch size is not static).
+        Each replica takes them from its own slice, so unlike the path-length sub-batch (a slice
+        of one global draw) one device and several judge different images (the same expectation)."""
         batch = real.shape[0]
         wanted = -(-batch // self.r1_interval) if batch is not None else 1
         size = -(-wanted // self.mbstd_group) * self.mbstd_group
@@ -303,32 +309,45 @@ class StyleGANLite(LatentGAN):
         per_example = self.adversarial.generator(self.discriminate(self.augment_images(fake, AUGMENT + 40)))
         return per_example, self.g_optimizer.scale_loss(self.scale_loss(per_example, batch))
 
-    def path_lengths(self, local_batch):
+    def path_lengths(self, count):
         """|J_w^T y| per example (StyleGAN2 sec. 3.2), y image-shaped N(0, 1) / sqrt(pixels), from
-        its own forward pass (run every pl_interval steps)."""
+        its own forward pass of `count` fresh latents per replica."""
         mapping, synthesis, _ = self.parts(self.generator)
-        w = mapping(self._style_draw([self.latent_dim], local_batch, PL_LATENT), training=True)
-        # float32 under mixed precision too: the lengths meet float32 state in a tf.cond.
+        w = mapping(self._style_draw([self.latent_dim], count, PL_LATENT), training=True)
+        # float32 under mixed precision too: the lengths meet float32 state (the running mean).
         ws = ops.cast(broadcast_ws(w, self.num_ws), "float32")
         with tf.GradientTape() as tape:
             tape.watch(ws)
-            images = ops.cast(synthesis([ws, *self.training_noise(local_batch, PL_BLOCK)], training=True), "float32")
+            images = ops.cast(synthesis([ws, *self.training_noise(count, PL_BLOCK)], training=True), "float32")
             height, width = self.image_shape[:2]
-            y = self._style_draw(list(self.image_shape), local_batch, PL_IMAGE_NOISE) / math.sqrt(height * width)
+            y = self._style_draw(list(self.image_shape), count, PL_IMAGE_NOISE) / math.sqrt(height * width)
             projected = ops.sum(images * y)
         grads = tape.gradient(projected, ws)
         return ops.sqrt(ops.mean(ops.sum(ops.square(grads), axis=2), axis=1))
 
     def path_length_penalty(self, local_batch):
-        """((length - a)^2 per example, every pl_interval steps (zeros otherwise), and the new a):
-        a is the running mean of the lengths over the global batch, so replicas agree on it."""
-        pl_step = self.is_every(self.pl_interval)
-        lengths = tf.cond(pl_step, lambda: self.path_lengths(local_batch), lambda: tf.zeros([local_batch]))
+        """(pl_weight * (length - a)^2 per example of the batch, weighted so that the batch mean is
+        the regulariser; the new a, the lengths' running mean over the global batch, so replicas
+        agree on it; the step's (length - a)^2 and their weights, for the log). Schedules as R1's:
+        "lazy" every pl_interval steps on the whole batch, times pl_interval (a tf.cond);
+        "sub_batch" every step on batch / pl_interval fresh latents, weighted as the whole batch,
+        a's rate divided by pl_interval so that it averages over as many steps."""
+        if self.pl_schedule == "sub_batch":
+            size = (local_batch + self.pl_interval - 1) // self.pl_interval
+            lengths = self.path_lengths(size)
+            rate, computed = 0.01 / self.pl_interval, ops.ones([size])
+            weight = self.pl_weight * ops.cast(local_batch, "float32") / ops.cast(size, "float32")
+        else:
+            size, pl_step = local_batch, self.is_every(self.pl_interval)
+            lengths = tf.cond(pl_step, lambda: self.path_lengths(local_batch), lambda: tf.zeros([local_batch]))
+            rate, computed = ops.where(pl_step, 0.01, 0.0), ops.cast(pl_step, "float32") * ops.ones([size])
+            weight = self.pl_weight * self.pl_interval * computed
         # The all-reduce stays outside the branch: a cross-replica sum cannot sit in control flow.
         total = tf.distribute.get_replica_context().all_reduce("sum", ops.sum(ops.stop_gradient(lengths)))
-        target = self.pl_mean + 0.01 * (total / ops.cast(self._global_batch(local_batch), "float32") - self.pl_mean)
-        target = ops.where(pl_step, target, self.pl_mean)
-        return ops.where(pl_step, ops.square(lengths - target), 0.0), target, pl_step
+        target = self.pl_mean + rate * (total / ops.cast(self._global_batch(size), "float32") - self.pl_mean)
+        penalty = ops.square(lengths - target)
+        weighted = ops.concatenate([weight * penalty, ops.zeros([local_batch - size])], axis=0)
+        return weighted, target, (penalty, computed)
 
     def train_step(self, data):
         real, _ = self.split_batch(data)
@@ -341,9 +360,10 @@ class StyleGANLite(LatentGAN):
                 self.discriminator_step(real, fake)
             g_per_example, g_loss = self.generator_loss(fake, batch)
             if self.pl_weight:
-                penalty, pl_mean, pl_step = self.path_length_penalty(batch)
-                self.pl_tracker.update_state(penalty, sample_weight=ops.cast(pl_step, "float32") * ops.ones_like(penalty))
-                g_loss = g_loss + self.g_optimizer.scale_loss(self.scale_loss(self.pl_weight * self.pl_interval * penalty, batch))
+                penalty, pl_mean, logged = self.path_length_penalty(batch)
+                g_loss = g_loss + self.g_optimizer.scale_loss(self.scale_loss(penalty, batch))
+        if self.pl_weight:
+            self.pl_tracker.update_state(*logged)
         self.generator_update(g_tape, g_per_example, g_loss)
         if self.pl_weight:
             self.pl_mean.assign(pl_mean)
