@@ -24,11 +24,16 @@ def one_line_errors(command=None, *, tensorflow: bool = True):
     def wrapper(*args, **kwargs):
         from ganzoo import zoo
         from ganzoo.errors import GanzooError
+        from ganzoo.recipes import read_recipe_file
 
         try:
-            for value in kwargs.values():  # an unknown zoo:NAME is answered before TensorFlow loads (seconds)
+            # An unknown zoo:NAME or a missing or malformed recipe file is answered before
+            # TensorFlow loads (seconds).
+            for value in kwargs.values():
                 if zoo.entry_name(value) is not None:
                     zoo.load_entry(zoo.entry_name(value))
+                if isinstance(value, Path) and value.suffix == ".toml":
+                    read_recipe_file(value)
             if tensorflow:
                 from ganzoo.tf_runtime import load_tensorflow
 

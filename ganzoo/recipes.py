@@ -290,15 +290,19 @@ def recipe_from_dict(raw: dict, name: str = "") -> Recipe:
     return validate(recipe)
 
 
-def load_recipe(path: str | Path, assignments: list[str] | None = None) -> Recipe:
+def read_recipe_file(path: str | Path) -> dict:
+    """The TOML of a recipe file, unchecked (no TensorFlow needed)."""
     path = Path(path)
     if not path.is_file():
         raise RecipeError(f"recipe file {path} does not exist")
     try:
-        raw = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
         raise RecipeError(f"recipe {path} is not valid TOML: {error}") from None
-    return recipe_from_dict(apply_overrides(raw, assignments or []), name=path.stem)
+
+
+def load_recipe(path: str | Path, assignments: list[str] | None = None) -> Recipe:
+    return recipe_from_dict(apply_overrides(read_recipe_file(path), assignments or []), name=Path(path).stem)
 
 
 # ------------------------------------------------------------------ resuming

@@ -72,10 +72,10 @@ def test_sample_from_something_that_is_not_a_run(cli, tmp_path):
                    "must be a .png grid, a .npz file or a folder")
 
 
-def test_help_and_list_answer_without_loading_tensorflow():
-    """`ganzoo --help`, `ganzoo list`, `ganzoo data list`, every `ganzoo CMD --help` and an unknown
-    `zoo:NAME` must not import TensorFlow or Keras (their import alone takes seconds): measured in
-    a fresh process."""
+def test_help_and_list_answer_without_loading_tensorflow(tmp_path):
+    """`ganzoo --help`, `ganzoo list`, `ganzoo data list`, every `ganzoo CMD --help`, an unknown
+    `zoo:NAME` and a missing or malformed recipe file must not import TensorFlow or Keras (their
+    import alone takes seconds): measured in a fresh process."""
     script = """
 import sys
 import click
@@ -96,10 +96,15 @@ for args in invocations:
 for args in (["sample", "zoo:nope", "--out", "x.png"], ["export", "zoo:nope"], ["translate", "zoo:nope", sys.executable, "--out", "o"]):
     result = runner.invoke(main, args)
     assert result.exit_code == 1 and "no zoo entry 'nope'; the zoo has: " in result.output, (args, result.output)
+open("bad.toml", "w").write("steps = [")
+for args, error in ((["train", "nope.toml"], "recipe file nope.toml does not exist"),
+                    (["train", "bad.toml"], "recipe bad.toml is not valid TOML")):
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1 and result.output.startswith("Error: " + error), (args, result.output)
 loaded = sorted(m for m in ("tensorflow", "keras", "tensorflow_datasets", "scipy") if m in sys.modules)
 print(len(invocations), loaded)
 """
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path).stdout.split()
     assert int(out[0]) > 20 and out[1:] == ["[]"], out
 
 
