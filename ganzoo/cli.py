@@ -27,13 +27,13 @@ def one_line_errors(command=None, *, tensorflow: bool = True):
         from ganzoo.recipes import read_recipe_file
 
         try:
-            # An unknown zoo:NAME or a missing or malformed recipe file is answered before
+            # An unknown zoo:NAME or a missing or malformed RECIPE file is answered before
             # TensorFlow loads (seconds).
             for value in kwargs.values():
                 if zoo.entry_name(value) is not None:
                     zoo.load_entry(zoo.entry_name(value))
-                if isinstance(value, Path) and value.suffix == ".toml":
-                    read_recipe_file(value)
+            if isinstance(kwargs.get("recipe"), Path):
+                read_recipe_file(kwargs["recipe"])
             if tensorflow:
                 from ganzoo.tf_runtime import load_tensorflow
 
