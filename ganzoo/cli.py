@@ -24,7 +24,6 @@ def one_line_errors(command=None, *, tensorflow: bool = True):
     def wrapper(*args, **kwargs):
         from ganzoo import zoo
         from ganzoo.errors import GanzooError
-        from ganzoo.recipes import read_recipe_file
 
         try:
             # An unknown zoo:NAME or a missing or malformed RECIPE file is answered before
@@ -33,6 +32,8 @@ def one_line_errors(command=None, *, tensorflow: bool = True):
                 if zoo.entry_name(value) is not None:
                     zoo.load_entry(zoo.entry_name(value))
             if isinstance(kwargs.get("recipe"), Path):
+                from ganzoo.recipes import read_recipe_file
+
                 read_recipe_file(kwargs["recipe"])
             if tensorflow:
                 from ganzoo.tf_runtime import load_tensorflow
