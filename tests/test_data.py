@@ -64,6 +64,35 @@ def test_tfds_missing_dataset_is_one_clear_line(tmp_path):
         load_images("tfds:no_such_dataset_xyz", (8, 8, 1), data_dir=str(tmp_path))
 
 
+def test_tfds_download_from_an_unresolvable_host_fails_before_tfds_retries(tmp_path, monkeypatch, caplog):
+    import socket
+
+    from tensorflow_datasets.core.download import downloader
+
+    from ganzoo.data import sources
+
+    def no_name_service(host, *args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    def open_url(url, **kwargs):
+        raise AssertionError(f"tfds went to the network for {url} (minutes of retries offline)")
+
+    for proxy in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(proxy, raising=False)
+    monkeypatch.setattr(sources.socket, "getaddrinfo", no_name_service)
+    monkeypatch.setattr(downloader, "_open_url", open_url)
+    with pytest.raises(DataError, match=r"download host storage.googleapis.com cannot be resolved \(offline\?\); "
+                                        "point TFDS_DATA_DIR"):
+        load_images("tfds:mnist", (8, 8, 1), data_dir=str(tmp_path))
+    assert not [r for r in caplog.records if "Variant folder" in r.getMessage()]  # tfds's note on the empty dir
+
+    urls = ["https://a.example/x.gz", "http://b.example/y.gz", "https://a.example/z.gz"]
+    assert sources.unresolved_hosts(urls) == ["a.example", "b.example"]
+    monkeypatch.setenv("https_proxy", "http://proxy.example:3128")  # the proxy resolves names
+    monkeypatch.setenv("http_proxy", "http://proxy.example:3128")
+    assert sources.unresolved_hosts(urls) == []
+
+
 def test_tfds_images_of_different_sizes_are_fitted_one_by_one(tmp_path):
     import tensorflow_datasets as tfds
 

@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo.data.bicubic import imresize
-from ganzoo.data.sources import load_folder, resolve_source
+from ganzoo.data.sources import load_folder, resolve_source, tfds_split
 from ganzoo.errors import DataError
 from ganzoo.images import to_signed_tensor
 
@@ -40,10 +40,7 @@ def sr_patch_bank(source: str, hr_patch: int, scale: int, count: int, seed: int,
         raise DataError(f"super-resolution data must be a folder or tfds source, got {source!r}")
     import tensorflow_datasets as tfds
 
-    try:
-        dataset = tfds.load(target, split="train", data_dir=data_dir, download=download)
-    except Exception as error:  # noqa: BLE001 - tfds raises many kinds
-        raise DataError(f"cannot load tfds dataset {target!r}: {str(error).splitlines()[0]}") from None
+    dataset = tfds_split(target, "train", data_dir, download)
     per_image = -(-count // max(1, len(dataset)))
     rng = np.random.default_rng(seed)
     crops = []

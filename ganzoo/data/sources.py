@@ -7,7 +7,12 @@ gathers and rescales batches (no decoding or Python in the hot path).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import socket
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,10 +99,49 @@ def tfds_data_dir(data_dir: str | None) -> str | None:
     return data_dir or os.environ.get("TFDS_DATA_DIR") or None
 
 
-def load_tfds(name: str, split: str, data_dir: str | None, download: bool,
-              image_shape=None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Images (uint8 [N, H, W, C]) and labels of a tfds split. Datasets whose images differ in
-    size (oxford_flowers102, cycle_gan/*, ...) are fitted to `image_shape` one image at a time."""
+@contextlib.contextmanager
+def _absl_errors_only():
+    absl_logger = logging.getLogger("absl")
+    level = absl_logger.level
+    absl_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        absl_logger.setLevel(level)
+
+
+def _downloads_over_network(builder) -> bool:
+    # tfds.testing.mock_data swaps in a download_and_prepare that fetches nothing
+    return type(builder).download_and_prepare.__module__.startswith("tensorflow_datasets.core")
+
+
+def _download_urls(builder) -> list[str]:
+    try:
+        return list(builder.url_infos or ())  # the URLs in the dataset's registered checksums
+    except Exception:  # a builder without a checksums file: let tfds try
+        return []
+
+
+def unresolved_hosts(urls) -> list[str]:
+    """Hosts of `urls` whose names this machine cannot resolve. Checked before a tfds download
+    because offline, tensorflow-datasets retries each file ten times with back-off (3.5 minutes
+    for MNIST, measured) before it gives up; a name lookup fails in milliseconds. Hosts reached
+    through a proxy are skipped: the proxy resolves them."""
+    proxies = urllib.request.getproxies()
+    unresolved = []
+    for host in sorted({urllib.parse.urlsplit(url).hostname for url in urls} - {None}):
+        if proxies and not urllib.request.proxy_bypass(host):
+            continue
+        try:
+            socket.getaddrinfo(host, None)
+        except OSError:
+            unresolved.append(host)
+    return unresolved
+
+
+def tfds_split(name: str, split: str, data_dir: str | None, download: bool):
+    """The `tf.data.Dataset` of a tfds split, prepared (downloaded) first where it is not and
+    `download` allows; every way this fails is a one-line DataError."""
     import tensorflow_datasets as tfds
 
     data_dir = tfds_data_dir(data_dir)
@@ -106,11 +150,19 @@ def load_tfds(name: str, split: str, data_dir: str | None, download: bool,
         builder = tfds.builder(name, data_dir=data_dir)
     except Exception as error:  # tfds raises DatasetNotFoundError and friends
         raise DataError(f"unknown tensorflow-datasets name {name!r}: {str(error).splitlines()[0]}") from None
-    if not builder.is_prepared():
+    with _absl_errors_only():  # an unprepared dir: "Variant folder ... has no dataset_info.json"
+        prepared = builder.is_prepared()
+    if not prepared:
         if not download:
             raise DataError(
                 f"tfds dataset {name!r} is not prepared in {where} and downloading is off; "
                 "point TFDS_DATA_DIR (or data.data_dir) at a prepared data dir"
+            )
+        unresolved = unresolved_hosts(_download_urls(builder)) if _downloads_over_network(builder) else []
+        if unresolved:
+            raise DataError(
+                f"tfds dataset {name!r} is not prepared in {where} and its download host {unresolved[0]} "
+                "cannot be resolved (offline?); point TFDS_DATA_DIR (or data.data_dir) at a prepared data dir"
             )
         try:
             builder.download_and_prepare()
@@ -120,9 +172,18 @@ def load_tfds(name: str, split: str, data_dir: str | None, download: bool,
                 "on an offline machine point TFDS_DATA_DIR (or data.data_dir) at a prepared data dir"
             ) from None
     try:
-        dataset = builder.as_dataset(split=split)
+        return builder.as_dataset(split=split)
     except Exception as error:
         raise DataError(f"tfds dataset {name!r} has no split {split!r}: {str(error).splitlines()[0]}") from None
+
+
+def load_tfds(name: str, split: str, data_dir: str | None, download: bool,
+              image_shape=None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Images (uint8 [N, H, W, C]) and labels of a tfds split. Datasets whose images differ in
+    size (oxford_flowers102, cycle_gan/*, ...) are fitted to `image_shape` one image at a time."""
+    import tensorflow_datasets as tfds
+
+    dataset = tfds_split(name, split, data_dir, download)
     if "image" not in dataset.element_spec:
         raise DataError(f"tfds dataset {name!r} has no 'image' feature")
     uniform = dataset.element_spec["image"].shape.is_fully_defined()
