@@ -55,6 +55,9 @@ def test_tfds_mnist_from_shared_data(tfds_dir):
     data = load_images("tfds:mnist", (16, 16, 1), split="test", data_dir=str(tfds_dir), max_examples=100)
     assert data.images.shape == (100, 16, 16, 1) and data.labels.shape == (100,)
     assert data.num_classes == 10 and data.images.max() > 200
+    more = load_images("tfds:mnist", (16, 16, 1), split="test", data_dir=str(tfds_dir), max_examples=300)
+    np.testing.assert_array_equal(more.images[:100], data.images)  # the split's first images, whatever the count
+    np.testing.assert_array_equal(more.labels[:100], data.labels)
 
 
 def test_tfds_missing_dataset_is_one_clear_line(tmp_path):

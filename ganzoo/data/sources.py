@@ -178,12 +178,15 @@ def tfds_split(name: str, split: str, data_dir: str | None, download: bool):
 
 
 def load_tfds(name: str, split: str, data_dir: str | None, download: bool,
-              image_shape=None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Images (uint8 [N, H, W, C]) and labels of a tfds split. Datasets whose images differ in
-    size (oxford_flowers102, cycle_gan/*, ...) are fitted to `image_shape` one image at a time."""
+              image_shape=None, max_examples: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
+    """Images (uint8 [N, H, W, C]) and labels of a tfds split (its first `max_examples`, 0: all;
+    only those are decoded). Datasets whose images differ in size (oxford_flowers102,
+    cycle_gan/*, ...) are fitted to `image_shape` one image at a time."""
     import tensorflow_datasets as tfds
 
     dataset = tfds_split(name, split, data_dir, download)
+    if max_examples:
+        dataset = dataset.take(max_examples)
     if "image" not in dataset.element_spec:
         raise DataError(f"tfds dataset {name!r} has no 'image' feature")
     uniform = dataset.element_spec["image"].shape.is_fully_defined()
@@ -280,7 +283,7 @@ def load_images(
     if image_shape is None and kind in ("folder", "zip"):
         raise DataError(f"a {kind} of image files needs an image shape to decode its images at")
     if kind == "tfds":
-        images, labels = load_tfds(target, split, data_dir, download, image_shape)
+        images, labels = load_tfds(target, split, data_dir, download, image_shape, max_examples)
     elif kind == "npz":
         images, labels = load_npz(target)
     else:

@@ -29,7 +29,7 @@ def load_domain(source: str, folder: str, image_shape, data_dir: str | None = No
     """uint8 [N, H, W, C] images of one domain folder ('trainA', 'testB', ...) at `image_shape`."""
     kind, target = resolve_source(source)
     if kind == "tfds":
-        images = list(load_tfds(target, folder, data_dir, download, image_shape)[0])
+        images = list(load_tfds(target, folder, data_dir, download, image_shape, max_examples)[0])
     elif kind == "zip":
         images = load_zip(target, image_shape[-1], inside=folder)
     elif kind == "folder":
