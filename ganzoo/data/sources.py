@@ -127,7 +127,7 @@ def unresolved_hosts(urls) -> list[str]:
     because offline, tensorflow-datasets retries each file ten times with back-off (3.5 minutes
     for MNIST, measured) before it gives up; a name lookup fails in milliseconds. Hosts reached
     through a proxy are skipped: the proxy resolves them."""
-    proxies = urllib.request.getproxies()
+    proxies = {scheme: url for scheme, url in urllib.request.getproxies().items() if scheme != "no"}
     unresolved = []
     for host in sorted({urllib.parse.urlsplit(url).hostname for url in urls} - {None}):
         if proxies and not urllib.request.proxy_bypass(host):

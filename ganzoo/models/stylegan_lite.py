@@ -425,7 +425,7 @@ class StyleGANLite(LatentGAN):
         pairs = len(row_seeds) * len(column_seeds)
         mixed = mix_styles(ops.repeat(rows, len(column_seeds), axis=0), ops.tile(cols, (len(row_seeds), 1)),
                            ops.full((pairs,), crossover), self.num_ws)
-        # One synthesis call for the whole grid (a call per image took 1.5 s per TensorBoard panel).
+        # One synthesis call for the whole grid (a call per image: 0.8-0.9 s for the tiny preset's 4 x 4 panel).
         images = self.synthesize(ops.concatenate([broadcast_ws(ws, self.num_ws), mixed]))
         row_images, col_images, mixed_images = np.split(images, [len(row_seeds), len(ws)])
         grid = [np.full(self.image_shape, -1.0, np.float32), *col_images]
