@@ -216,8 +216,10 @@ def test_bench_time_to_quality_curves_a_recipe_and_the_keras_io_reference(mnist_
     from PIL import Image
 
     out = tmp_path / "ttq"
+    # The first step's tracing counts as training time: it alone took 3.1 s on a busy 2-core CI
+    # machine, so the budget leaves room for several points after it.
     result = CliRunner().invoke(main, ["bench", "time-to-quality", str(tiny_recipe(steps=10**6, steps_per_epoch=20)),
-                                       "--minutes", "0.05", "--every", "1", "--num", "100", "--fid", "1000,300",
+                                       "--minutes", "0.2", "--every", "3", "--num", "100", "--fid", "1000,300",
                                        "--out", str(out)])
     assert result.exit_code == 0, result.output
     out = out / "00000-curves"  # the first measurement in --out
@@ -225,7 +227,7 @@ def test_bench_time_to_quality_curves_a_recipe_and_the_keras_io_reference(mnist_
     curves = {name: [p for p in points if p["contender"] == name] for name in ("tiny", "keras-io reference")}
     for curve in curves.values():
         seconds = [float(p["train_s"]) for p in curve]
-        assert len(curve) >= 2 and seconds == sorted(seconds) and 3.0 <= seconds[-1] < 30
+        assert len(curve) >= 2 and seconds == sorted(seconds) and 12.0 <= seconds[-1] < 60
         assert all(float(p["fid"]) > 0 and float(p["eval_s"]) > 0 and int(p["steps"]) > 0 for p in curve)
     assert Image.open(out / "time_to_quality.png").size == (800, 500)
     lines = result.output.splitlines()
