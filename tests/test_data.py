@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from ganzoo.data import load_images, training_dataset
-from ganzoo.data.sources import fit_to_shape
+from ganzoo.data.sources import fit_each_to_shape, fit_to_shape
 from ganzoo.errors import DataError
 
 
@@ -51,6 +51,17 @@ def test_fit_to_shape_crops_resizes_and_converts_channels():
     assert fit_to_shape(np.full((2, 4, 4), 7, np.uint8), (4, 4, 3)).shape == (2, 4, 4, 3)
 
 
+def test_images_of_mixed_sizes_are_fitted_as_one_by_one():
+    # Runs of equal-sized images are fitted together; the result must not depend on the grouping.
+    rng = np.random.default_rng(0)
+    sizes = [(20, 30), (20, 30), (31, 17), (20, 30), (31, 17), (31, 17), (9, 9)]
+    images = [rng.integers(0, 256, (*size, 3), dtype=np.uint8) for size in sizes]
+    fitted = fit_each_to_shape(images, (8, 8, 3))
+    assert fitted.shape == (7, 8, 8, 3) and fitted.dtype == np.uint8
+    np.testing.assert_array_equal(fitted, np.concatenate([fit_to_shape(image[None], (8, 8, 3)) for image in images]))
+    assert fit_each_to_shape([], (8, 8, 3)).shape == (0, 8, 8, 3)
+
+
 def test_tfds_mnist_from_shared_data(tfds_dir):
     data = load_images("tfds:mnist", (16, 16, 1), split="test", data_dir=str(tfds_dir), max_examples=100)
     assert data.images.shape == (100, 16, 16, 1) and data.labels.shape == (100,)
@@ -69,6 +80,7 @@ def test_tfds_missing_dataset_is_one_clear_line(tmp_path):
 
 def test_tfds_download_from_an_unresolvable_host_fails_before_tfds_retries(tmp_path, monkeypatch, caplog):
     import socket
+    import time
 
     from tensorflow_datasets.core.download import downloader
 
@@ -95,6 +107,18 @@ def test_tfds_download_from_an_unresolvable_host_fails_before_tfds_retries(tmp_p
     monkeypatch.setenv("https_proxy", "http://proxy.example:3128")  # the proxy resolves names
     monkeypatch.setenv("http_proxy", "http://proxy.example:3128")
     assert sources.unresolved_hosts(urls) == []
+
+    def slow_name_service(host, *args, **kwargs):  # a resolver that answers after the timeout
+        time.sleep(2.0)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    for proxy in ("http_proxy", "https_proxy"):
+        monkeypatch.delenv(proxy)
+    monkeypatch.setattr(sources.socket, "getaddrinfo", slow_name_service)
+    monkeypatch.setattr(sources, "NAME_LOOKUP_TIMEOUT_S", 0.2)
+    started = time.perf_counter()
+    assert sources.unresolved_hosts(urls) == []  # not known to be unresolvable: tfds decides
+    assert time.perf_counter() - started < 1.5
 
 
 def test_tfds_images_of_different_sizes_are_fitted_one_by_one(tmp_path):

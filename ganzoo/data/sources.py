@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import socket
+import threading
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -95,6 +96,17 @@ def fit_to_shape(images: np.ndarray, image_shape) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, height, width, channels), np.uint8)
 
 
+def fit_each_to_shape(images: list[np.ndarray], image_shape) -> np.ndarray:
+    """`fit_to_shape` for decoded images that may differ in size: each run of same-sized images
+    is fitted in one call (resizing image by image costs ~6 ms of eager dispatch each)."""
+    runs, start = [], 0
+    for end in range(1, len(images) + 1):
+        if end == len(images) or images[end].shape != images[start].shape:
+            runs.append(fit_to_shape(np.stack(images[start:end]), image_shape))
+            start = end
+    return np.concatenate(runs) if runs else np.zeros((0, *image_shape), np.uint8)
+
+
 def tfds_data_dir(data_dir: str | None) -> str | None:
     return data_dir or os.environ.get("TFDS_DATA_DIR") or None
 
@@ -128,15 +140,30 @@ def unresolved_hosts(urls) -> list[str]:
     for MNIST, measured) before it gives up; a name lookup fails in milliseconds. Hosts reached
     through a proxy are skipped: the proxy resolves them."""
     proxies = {scheme: url for scheme, url in urllib.request.getproxies().items() if scheme != "no"}
-    unresolved = []
-    for host in sorted({urllib.parse.urlsplit(url).hostname for url in urls} - {None}):
-        if proxies and not urllib.request.proxy_bypass(host):
-            continue
+    hosts = sorted({urllib.parse.urlsplit(url).hostname for url in urls} - {None})
+    return [host for host in hosts if (not proxies or urllib.request.proxy_bypass(host)) and _resolves(host) is False]
+
+
+NAME_LOOKUP_TIMEOUT_S = 5.0
+
+
+def _resolves(host: str) -> bool | None:
+    """Whether `host` resolves; None when the resolver has not answered within
+    NAME_LOOKUP_TIMEOUT_S (getaddrinfo itself has no timeout): a slow name server is not an
+    absent one, so tfds then tries as it would have."""
+    answer: list[bool] = []
+
+    def lookup():
         try:
             socket.getaddrinfo(host, None)
+            answer.append(True)
         except OSError:
-            unresolved.append(host)
-    return unresolved
+            answer.append(False)
+
+    thread = threading.Thread(target=lookup, name=f"resolve {host}", daemon=True)
+    thread.start()
+    thread.join(NAME_LOOKUP_TIMEOUT_S)
+    return answer[0] if answer else None
 
 
 def tfds_split(name: str, split: str, data_dir: str | None, download: bool):
@@ -290,8 +317,7 @@ def load_images(
         decoded, labels = load_folder(target, image_shape[-1]) if kind == "folder" else (load_zip(target, image_shape[-1]), None)
         if not decoded:
             raise DataError(f"{source} holds no {'/'.join(sorted(IMAGE_SUFFIXES))} files")
-        # Images of mixed sizes are fitted one by one; then the array is uniform.
-        images = np.concatenate([fit_to_shape(image[None], image_shape) for image in decoded])
+        images = fit_each_to_shape(decoded[:max_examples or None], image_shape)
     if max_examples:
         images = images[:max_examples]
         labels = None if labels is None else labels[:max_examples]

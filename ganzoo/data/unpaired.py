@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from ganzoo.data.pipeline import training_dataset
 from ganzoo.data.sources import (
-    fit_to_shape,
+    fit_each_to_shape,
     load_folder,
     load_tfds,
     load_zip,
@@ -39,9 +39,7 @@ def load_domain(source: str, folder: str, image_shape, data_dir: str | None = No
         raise DataError(f"unpaired data source {source!r} must be 'tfds:cycle_gan/PAIR', 'zip:FILE' or 'folder:DIR'")
     if not images:
         raise DataError(f"{source} has no images in a {folder}/ folder (expected trainA/, trainB/, testA/, testB/)")
-    if max_examples:
-        images = images[:max_examples]
-    return np.concatenate([fit_to_shape(image[None], image_shape) for image in images])
+    return fit_each_to_shape(images[:max_examples or None], image_shape)
 
 
 def load_unpaired(source: str, image_shape, split: str = "train", data_dir: str | None = None, download: bool = True,
