@@ -117,11 +117,12 @@ def test_tiled_translation_equals_the_whole_image():
 
 
 def test_translating_a_large_image_stays_in_bounded_memory(tmp_path):
-    """A 3000 x 3000 image with the tiny preset peaked at 6.3 GB translated whole."""
+    """A 2000 x 2000 image with the tiny preset peaked at 2765 MiB translated whole (3000 x 3000:
+    6.3 GB); tiled, at 887 MiB."""
     from PIL import Image
 
     ganzoo.create_model("cyclegan", "tiny").save(tmp_path / "cg.keras")
-    Image.fromarray(np.random.default_rng(0).integers(0, 256, (3000, 3000, 3), dtype=np.uint8)).save(tmp_path / "big.png")
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (2000, 2000, 3), dtype=np.uint8)).save(tmp_path / "big.png")
     script = f"""
 from ganzoo.actions import translate
 from ganzoo.bench.memory import peak_memory_mib
@@ -129,5 +130,5 @@ from ganzoo.bench.memory import peak_memory_mib
 print(path, int(peak_memory_mib()))
 """
     path, peak = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()[-2:]
-    assert int(peak) < 2000, f"peak {peak} MiB"
-    assert tf.io.decode_png(tf.io.read_file(path)).shape == (3000, 3000, 3)
+    assert int(peak) < 1600, f"peak {peak} MiB"
+    assert tf.io.decode_png(tf.io.read_file(path)).shape == (2000, 2000, 3)
