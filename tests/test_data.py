@@ -121,9 +121,12 @@ def test_tfds_download_from_an_unresolvable_host_fails_before_tfds_retries(tmp_p
     assert time.perf_counter() - started < 1.5
 
 
-def test_tfds_images_of_different_sizes_are_fitted_one_by_one(tmp_path):
+def test_tfds_images_of_different_sizes_are_fitted_one_by_one(tmp_path, monkeypatch):
     import tensorflow_datasets as tfds
 
+    from ganzoo.data import sources
+
+    monkeypatch.setattr(sources, "_FIT_RUN", 2)  # fitted as they stream: runs of 2, 2 and 1
     # mock_data builds examples from the dataset's feature spec: random sizes for these images.
     with tfds.testing.mock_data(num_examples=5, policy=tfds.testing.MockPolicy.USE_CODE):
         raw = list(tfds.as_numpy(tfds.load("oxford_flowers102", split="train", data_dir=str(tmp_path))))

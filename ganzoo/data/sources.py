@@ -23,6 +23,7 @@ from ganzoo.errors import DataError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
 _CHUNK = 2048
+_FIT_RUN = 256  # images of a tfds set of mixed sizes held before fitting
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,9 @@ def tfds_split(name: str, split: str, data_dir: str | None, download: bool):
                 "on an offline machine point TFDS_DATA_DIR (or data.data_dir) at a prepared data dir"
             ) from None
     try:
-        return builder.as_dataset(split=split)
+        # Every caller reads the split once (into memory or a patch bank): tfds' automatic cache
+        # of small datasets would only copy it, and warns when max_examples stops reading early.
+        return builder.as_dataset(split=split, read_config=tfds.ReadConfig(try_autocache=False))
     except Exception as error:
         raise DataError(f"tfds dataset {name!r} has no split {split!r}: {str(error).splitlines()[0]}") from None
 
@@ -208,7 +211,7 @@ def load_tfds(name: str, split: str, data_dir: str | None, download: bool,
               image_shape=None, max_examples: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
     """Images (uint8 [N, H, W, C]) and labels of a tfds split (its first `max_examples`, 0: all;
     only those are decoded). Datasets whose images differ in size (oxford_flowers102,
-    cycle_gan/*, ...) are fitted to `image_shape` one image at a time."""
+    cycle_gan/*, ...) are fitted to `image_shape` as they stream, a few hundred at a time."""
     import tensorflow_datasets as tfds
 
     dataset = tfds_split(name, split, data_dir, download)
@@ -219,11 +222,19 @@ def load_tfds(name: str, split: str, data_dir: str | None, download: bool,
     uniform = dataset.element_spec["image"].shape.is_fully_defined()
     if not uniform and image_shape is None:
         raise DataError(f"tfds dataset {name!r} has images of different sizes: give an image shape to fit them to")
-    images, labels = [], []
-    for batch in tfds.as_numpy(dataset.batch(_CHUNK) if uniform else dataset.batch(1)):
-        images.append(batch["image"] if uniform else fit_to_shape(batch["image"], image_shape))
-        if "label" in batch:
-            labels.append(batch["label"])
+    images, labels, unfitted = [], [], []
+    for example in tfds.as_numpy(dataset.batch(_CHUNK) if uniform else dataset):
+        if uniform:
+            images.append(example["image"])
+        else:
+            unfitted.append(example["image"])
+            if len(unfitted) == _FIT_RUN:
+                images.append(fit_each_to_shape(unfitted, image_shape))
+                unfitted = []
+        if "label" in example:
+            labels.append(np.atleast_1d(example["label"]))
+    if unfitted:
+        images.append(fit_each_to_shape(unfitted, image_shape))
     if not images:
         raise DataError(f"tfds dataset {name!r} split {split!r} is empty")
     return np.concatenate(images), (np.concatenate(labels).astype(np.int32) if labels else None)
