@@ -180,6 +180,39 @@ def test_zip_source_reads_every_image_and_names_a_corrupt_member(tmp_path):
         load_images(f"zip:{tmp_path / 'bad.zip'}", (4, 4, 3))
 
 
+def test_folders_and_zips_are_fitted_in_bounded_runs_as_they_are_decoded(tmp_path, monkeypatch):
+    import zipfile
+
+    from ganzoo.data import sources
+
+    rng = np.random.default_rng(1)
+    members = [("a", (9, 12)), ("a", (9, 12)), ("b", (20, 7)), ("b", (9, 12)), ("b", (5, 5))]
+    originals = [rng.integers(0, 256, (*size, 3), dtype=np.uint8) for _, size in members]
+    with zipfile.ZipFile(tmp_path / "set.zip", "w") as archive:
+        for i, ((label, _), pixels) in enumerate(zip(members, originals)):
+            encoded = tf.io.encode_png(pixels).numpy()
+            (tmp_path / "set" / label).mkdir(parents=True, exist_ok=True)
+            (tmp_path / "set" / label / f"{i}.png").write_bytes(encoded)
+            archive.writestr(f"set/{label}/{i}.png", encoded)
+    expected = np.concatenate([fit_to_shape(pixels[None], (4, 4, 3)) for pixels in originals])
+    runs = []
+    fit_each = sources.fit_each_to_shape
+    monkeypatch.setattr(sources, "fit_each_to_shape", lambda images, shape: runs.append(len(images)) or fit_each(images, shape))
+    monkeypatch.setattr(sources, "_FIT_RUN", 2)
+    folder = load_images(f"folder:{tmp_path / 'set'}", (4, 4, 3))
+    np.testing.assert_array_equal(folder.images, expected)
+    np.testing.assert_array_equal(folder.labels, [0, 0, 1, 1, 1])
+    assert runs == [2, 2, 1]  # never more than a run decoded at full size
+    np.testing.assert_array_equal(load_images(f"zip:{tmp_path / 'set.zip'}", (4, 4, 3)).images, expected)
+    first = load_images(f"folder:{tmp_path / 'set'}", (4, 4, 3), max_examples=3)
+    np.testing.assert_array_equal(first.images, expected[:3])
+    np.testing.assert_array_equal(first.labels, [0, 0, 1])
+    monkeypatch.setattr(sources, "_FIT_RUN_BYTES", 9 * 12 * 3)  # a run also ends at its bytes
+    runs.clear()
+    np.testing.assert_array_equal(load_images(f"zip:{tmp_path / 'set.zip'}", (4, 4, 3)).images, expected)
+    assert runs == [1, 1, 1, 1, 1]
+
+
 def test_npz_source(tmp_path):
     path = tmp_path / "d.npz"
     np.savez(path, images=np.random.default_rng(0).random((5, 8, 8)).astype(np.float32), labels=np.arange(5))

@@ -8,6 +8,7 @@ gathers and rescales batches (no decoding or Python in the hot path).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -23,7 +24,8 @@ from ganzoo.errors import DataError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
 _CHUNK = 2048
-_FIT_RUN = 256  # images of a tfds set of mixed sizes held before fitting
+# Decoded images held at full size before they are fitted (fitting resizes a run in float32: 4x).
+_FIT_RUN, _FIT_RUN_BYTES = 256, 64 << 20
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,19 @@ def fit_each_to_shape(images: list[np.ndarray], image_shape) -> np.ndarray:
             runs.append(fit_to_shape(np.stack(images[start:end]), image_shape))
             start = end
     return np.concatenate(runs) if runs else np.zeros((0, *image_shape), np.uint8)
+
+
+def fit_as_they_come(images, image_shape) -> np.ndarray:
+    """`fit_each_to_shape` over an iterable of images, holding at most _FIT_RUN of them (or
+    _FIT_RUN_BYTES) unfitted: a set of large photos is never all in memory at full size."""
+    fitted, held, held_bytes = [], [], 0
+    for image in images:
+        held.append(image)
+        held_bytes += image.nbytes
+        if len(held) == _FIT_RUN or held_bytes >= _FIT_RUN_BYTES:
+            fitted.append(fit_each_to_shape(held, image_shape))
+            held, held_bytes = [], 0
+    return np.concatenate([*fitted, fit_each_to_shape(held, image_shape)])
 
 
 def tfds_data_dir(data_dir: str | None) -> str | None:
@@ -222,27 +237,28 @@ def load_tfds(name: str, split: str, data_dir: str | None, download: bool,
     uniform = dataset.element_spec["image"].shape.is_fully_defined()
     if not uniform and image_shape is None:
         raise DataError(f"tfds dataset {name!r} has images of different sizes: give an image shape to fit them to")
-    images, labels, unfitted = [], [], []
-    for example in tfds.as_numpy(dataset.batch(_CHUNK) if uniform else dataset):
-        if uniform:
-            images.append(example["image"])
-        else:
-            unfitted.append(example["image"])
-            if len(unfitted) == _FIT_RUN:
-                images.append(fit_each_to_shape(unfitted, image_shape))
-                unfitted = []
-        if "label" in example:
-            labels.append(np.atleast_1d(example["label"]))
-    if unfitted:
-        images.append(fit_each_to_shape(unfitted, image_shape))
-    if not images:
+    labels = []
+
+    def images_as_they_come():
+        for example in tfds.as_numpy(dataset.batch(_CHUNK) if uniform else dataset):
+            if "label" in example:
+                labels.append(np.atleast_1d(example["label"]))
+            yield example["image"]
+
+    if uniform:
+        images = list(images_as_they_come())
+        images = np.concatenate(images) if images else []
+    else:
+        images = fit_as_they_come(images_as_they_come(), image_shape)
+    if not len(images):
         raise DataError(f"tfds dataset {name!r} split {split!r} is empty")
-    return np.concatenate(images), (np.concatenate(labels).astype(np.int32) if labels else None)
+    return images, (np.concatenate(labels).astype(np.int32) if labels else None)
 
 
-def load_folder(folder: str, channels: int) -> tuple[list[np.ndarray], np.ndarray | None]:
-    """Every image below `folder`; labels from first-level subfolder names when there are any."""
-
+def load_folder(folder: str, channels: int, image_shape=None, max_examples: int = 0):
+    """Every image below `folder` (its first `max_examples` in name order, 0: all) and labels from
+    first-level subfolder names when there are any. Images: a list as stored, or with
+    `image_shape` one uint8 array fitted as they are decoded (see `decode_all`)."""
     root = Path(folder)
     if not root.is_dir():
         raise DataError(f"image folder {folder} does not exist")
@@ -251,7 +267,8 @@ def load_folder(folder: str, channels: int) -> tuple[list[np.ndarray], np.ndarra
         raise DataError(f"image folder {folder} holds no {'/'.join(sorted(IMAGE_SUFFIXES))} files")
     classes = sorted({p.relative_to(root).parts[0] for p in files if len(p.relative_to(root).parts) > 1})
     labelled = classes and all(len(p.relative_to(root).parts) > 1 for p in files)
-    images = [decode_image(path.read_bytes(), channels, str(path)) for path in files]
+    files = files[:max_examples or None]
+    images = decode_all(((str(path), path.read_bytes) for path in files), channels, image_shape)
     labels = None
     if labelled:
         index = {name: i for i, name in enumerate(classes)}
@@ -268,9 +285,18 @@ def decode_image(data: bytes, channels: int, where: str) -> np.ndarray:
         raise DataError(f"corrupt or unreadable image: {where}") from None
 
 
-def load_zip(path: str, channels: int, inside: str | None = None) -> list[np.ndarray]:
-    """Every image in a zip archive (in name order); with `inside`, only those in a folder of
-    that name (e.g. 'trainA')."""
+def decode_all(encoded, channels: int, image_shape=None):
+    """Images from (where, read bytes) pairs: a list as stored, or with `image_shape` one uint8
+    array fitted in runs as they are decoded, so a folder of large photos is never all in memory
+    at full size."""
+    decoded = (decode_image(read(), channels, where) for where, read in encoded)
+    return list(decoded) if image_shape is None else fit_as_they_come(decoded, image_shape)
+
+
+def load_zip(path: str, channels: int, inside: str | None = None, image_shape=None, max_examples: int = 0):
+    """Every image in a zip archive (its first `max_examples` in name order, 0: all); with
+    `inside`, only those in a folder of that name (e.g. 'trainA'). A list as stored, or with
+    `image_shape` one uint8 array (see `decode_all`)."""
     import zipfile
 
     if not Path(path).is_file():
@@ -279,7 +305,8 @@ def load_zip(path: str, channels: int, inside: str | None = None) -> list[np.nda
         with zipfile.ZipFile(path) as archive:
             names = sorted(n for n in archive.namelist() if Path(n).suffix.lower() in IMAGE_SUFFIXES
                            and (inside is None or inside in Path(n).parts[:-1]))
-            return [decode_image(archive.read(n), channels, f"{path}:{n}") for n in names]
+            encoded = ((f"{path}:{n}", functools.partial(archive.read, n)) for n in names[:max_examples or None])
+            return decode_all(encoded, channels, image_shape)
     except zipfile.BadZipFile:
         raise DataError(f"{path} is not a readable zip file") from None
 
@@ -325,10 +352,12 @@ def load_images(
     elif kind == "npz":
         images, labels = load_npz(target)
     else:
-        decoded, labels = load_folder(target, image_shape[-1]) if kind == "folder" else (load_zip(target, image_shape[-1]), None)
-        if not decoded:
+        if kind == "folder":
+            images, labels = load_folder(target, image_shape[-1], image_shape, max_examples)
+        else:
+            images, labels = load_zip(target, image_shape[-1], image_shape=image_shape, max_examples=max_examples), None
+        if not len(images):
             raise DataError(f"{source} holds no {'/'.join(sorted(IMAGE_SUFFIXES))} files")
-        images = fit_each_to_shape(decoded[:max_examples or None], image_shape)
     if max_examples:
         images = images[:max_examples]
         labels = None if labels is None else labels[:max_examples]

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from ganzoo.data.pipeline import training_dataset
 from ganzoo.data.sources import (
-    fit_each_to_shape,
+    fit_to_shape,
     load_folder,
     load_tfds,
     load_zip,
@@ -29,17 +29,17 @@ def load_domain(source: str, folder: str, image_shape, data_dir: str | None = No
     """uint8 [N, H, W, C] images of one domain folder ('trainA', 'testB', ...) at `image_shape`."""
     kind, target = resolve_source(source)
     if kind == "tfds":
-        images = list(load_tfds(target, folder, data_dir, download, image_shape, max_examples)[0])
+        images = load_tfds(target, folder, data_dir, download, image_shape, max_examples)[0]
     elif kind == "zip":
-        images = load_zip(target, image_shape[-1], inside=folder)
+        images = load_zip(target, image_shape[-1], inside=folder, image_shape=image_shape, max_examples=max_examples)
     elif kind == "folder":
         directory = Path(target) / folder
-        images = load_folder(str(directory), image_shape[-1])[0] if directory.is_dir() else []
+        images = load_folder(str(directory), image_shape[-1], image_shape, max_examples)[0] if directory.is_dir() else []
     else:
         raise DataError(f"unpaired data source {source!r} must be 'tfds:cycle_gan/PAIR', 'zip:FILE' or 'folder:DIR'")
-    if not images:
+    if not len(images):
         raise DataError(f"{source} has no images in a {folder}/ folder (expected trainA/, trainB/, testA/, testB/)")
-    return fit_each_to_shape(images[:max_examples or None], image_shape)
+    return fit_to_shape(images, image_shape)  # tfds sets of one size come as stored
 
 
 def load_unpaired(source: str, image_shape, split: str = "train", data_dir: str | None = None, download: bool = True,
