@@ -204,9 +204,11 @@ def test_folders_and_zips_are_fitted_in_bounded_runs_as_they_are_decoded(tmp_pat
     np.testing.assert_array_equal(folder.labels, [0, 0, 1, 1, 1])
     assert runs == [2, 2, 1]  # never more than a run decoded at full size
     np.testing.assert_array_equal(load_images(f"zip:{tmp_path / 'set.zip'}", (4, 4, 3)).images, expected)
+    runs.clear()
     first = load_images(f"folder:{tmp_path / 'set'}", (4, 4, 3), max_examples=3)
     np.testing.assert_array_equal(first.images, expected[:3])
     np.testing.assert_array_equal(first.labels, [0, 0, 1])
+    assert runs == [2, 1]  # decoding stopped at max_examples
     monkeypatch.setattr(sources, "_FIT_RUN_BYTES", 9 * 12 * 3)  # a run also ends at its bytes
     runs.clear()
     np.testing.assert_array_equal(load_images(f"zip:{tmp_path / 'set.zip'}", (4, 4, 3)).images, expected)

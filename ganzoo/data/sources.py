@@ -225,8 +225,9 @@ def tfds_split(name: str, split: str, data_dir: str | None, download: bool):
 def load_tfds(name: str, split: str, data_dir: str | None, download: bool,
               image_shape=None, max_examples: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
     """Images (uint8 [N, H, W, C]) and labels of a tfds split (its first `max_examples`, 0: all;
-    only those are decoded). Datasets whose images differ in size (oxford_flowers102,
-    cycle_gan/*, ...) are fitted to `image_shape` as they stream, a few hundred at a time."""
+    only those are decoded), fitted to `image_shape` unless it is None (as stored). Datasets whose
+    images differ in size (oxford_flowers102, cycle_gan/*, ...) need a shape: they are fitted as
+    they stream, a few hundred at a time."""
     import tensorflow_datasets as tfds
 
     dataset = tfds_split(name, split, data_dir, download)
@@ -248,6 +249,8 @@ def load_tfds(name: str, split: str, data_dir: str | None, download: bool,
     if uniform:
         images = list(images_as_they_come())
         images = np.concatenate(images) if images else []
+        if len(images) and image_shape is not None:
+            images = fit_to_shape(images, image_shape)
     else:
         images = fit_as_they_come(images_as_they_come(), image_shape)
     if not len(images):
@@ -351,6 +354,10 @@ def load_images(
         images, labels = load_tfds(target, split, data_dir, download, image_shape, max_examples)
     elif kind == "npz":
         images, labels = load_npz(target)
+        if max_examples:  # the other sources stop reading at max_examples
+            images, labels = images[:max_examples], None if labels is None else labels[:max_examples]
+        if image_shape is not None:
+            images = fit_to_shape(images, image_shape)
     else:
         if kind == "folder":
             images, labels = load_folder(target, image_shape[-1], image_shape, max_examples)
@@ -358,11 +365,6 @@ def load_images(
             images, labels = load_zip(target, image_shape[-1], image_shape=image_shape, max_examples=max_examples), None
         if not len(images):
             raise DataError(f"{source} holds no {'/'.join(sorted(IMAGE_SUFFIXES))} files")
-    if max_examples:
-        images = images[:max_examples]
-        labels = None if labels is None else labels[:max_examples]
-    if image_shape is not None:
-        images = fit_to_shape(images, image_shape)
     return ImageData(images, labels, f"{source} ({split}, {len(images)} images)")
 
 

@@ -15,7 +15,6 @@ import tensorflow as tf
 
 from ganzoo.data.pipeline import training_dataset
 from ganzoo.data.sources import (
-    fit_to_shape,
     load_folder,
     load_tfds,
     load_zip,
@@ -39,7 +38,7 @@ def load_domain(source: str, folder: str, image_shape, data_dir: str | None = No
         raise DataError(f"unpaired data source {source!r} must be 'tfds:cycle_gan/PAIR', 'zip:FILE' or 'folder:DIR'")
     if not len(images):
         raise DataError(f"{source} has no images in a {folder}/ folder (expected trainA/, trainB/, testA/, testB/)")
-    return fit_to_shape(images, image_shape)  # tfds sets of one size come as stored
+    return images
 
 
 def load_unpaired(source: str, image_shape, split: str = "train", data_dir: str | None = None, download: bool = True,
