@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from conftest import SHARED_DATA
 
 from ganzoo.cli import main
-from ganzoo.data.bicubic import imresize
+from ganzoo.data.bicubic import imresize, imresize_batch
 from ganzoo.metrics.image_quality import psnr, rgb_to_y, ssim
 from ganzoo.metrics.super_resolution import (
     bicubic_upscaler,
@@ -38,6 +38,19 @@ def test_downscaled_set5_matches_the_matlab_lr_files():
     # Without antialiasing the inputs differ by several levels on average (the known trap).
     baby = load_sr_set(SR / "Set5")[0]
     assert np.abs(imresize(baby.hr, 0.25, antialias=False).astype(int) - baby.lr.astype(int)).mean() > 2
+
+
+def test_batched_bicubic_resize_equals_resizing_image_by_image():
+    baby = load_sr_set(SR / "Set5")[0].hr
+    rng = np.random.default_rng(0)
+    corners = [(rng.integers(baby.shape[0] - 40), rng.integers(baby.shape[1] - 28)) for _ in range(7)]
+    patches = np.stack([baby[top : top + 40, left : left + 28] for top, left in corners])
+    for batch, options in ((patches, {"scale": 0.25}), (patches / 255.0, {"output_shape": (13, 50)})):
+        one_by_one = np.stack([imresize(patch, **options) for patch in batch])
+        batched = imresize_batch(batch, chunk=3, **options)  # chunks of 3, 3 and 1
+        assert batched.dtype == one_by_one.dtype and batched.shape == one_by_one.shape
+        np.testing.assert_array_equal(batched, one_by_one)
+    assert imresize_batch(patches[:0], 0.25).shape == (0, 10, 7, 3)
 
 
 def test_psnr_and_ssim_definitions():

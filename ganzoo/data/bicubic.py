@@ -44,23 +44,37 @@ def imresize(image: np.ndarray, scale: float | None = None, output_shape: tuple[
              antialias: bool = True) -> np.ndarray:
     """Resize an [H, W] or [H, W, C] image like MATLAB's imresize(..., 'bicubic'). uint8 input
     gives uint8 output (rounded and clipped, as MATLAB does); float input stays float64."""
+    return imresize_batch(image[None], scale, output_shape, antialias)[0]
+
+
+def imresize_batch(images: np.ndarray, scale: float | None = None, output_shape: tuple[int, int] | None = None,
+                   antialias: bool = True, chunk: int = 64) -> np.ndarray:
+    """`imresize` of each image of an [N, H, W] or [N, H, W, C] batch of one size: the weight
+    matrices are built once and each pass is one product over `chunk` images at a time (image
+    by image, a bank of 2048 SR patches took seconds of per-call overhead)."""
     if (scale is None) == (output_shape is None):
         raise ValueError("give exactly one of scale and output_shape")
-    height, width = image.shape[:2]
+    height, width = images.shape[1:3]
     if output_shape is None:
         output_shape = (int(np.ceil(height * scale)), int(np.ceil(width * scale)))
         scales = (scale, scale)
     else:
         scales = (output_shape[0] / height, output_shape[1] / width)
-    result = np.asarray(image, np.float64)
+    matrices = [resize_weights(length, out, s, antialias) for length, out, s in zip((height, width), output_shape, scales)]
     # MATLAB resizes the dimension with the smaller scale first.
     order = (0, 1) if scales[0] <= scales[1] else (1, 0)
-    for axis in order:
-        matrix = resize_weights(result.shape[axis], output_shape[axis], scales[axis], antialias)
-        result = np.moveaxis(np.tensordot(matrix, np.moveaxis(result, axis, 0), axes=(1, 0)), 0, axis)
-        if image.dtype == np.uint8:
-            result = np.clip(np.round(result), 0, 255)  # MATLAB keeps uint8 between the passes
-    return result.astype(np.uint8) if image.dtype == np.uint8 else result
+    out = []
+    for start in range(0, len(images), chunk):
+        result = np.asarray(images[start : start + chunk], np.float64)
+        for axis in order:
+            moved = np.moveaxis(result, axis + 1, 0)
+            result = np.moveaxis(np.tensordot(matrices[axis], moved, axes=(1, 0)), 0, axis + 1)
+            if images.dtype == np.uint8:
+                result = np.clip(np.round(result), 0, 255)  # MATLAB keeps uint8 between the passes
+        out.append(result.astype(np.uint8) if images.dtype == np.uint8 else result)
+    if not out:
+        return np.zeros((0, *output_shape, *images.shape[3:]), np.uint8 if images.dtype == np.uint8 else np.float64)
+    return np.concatenate(out)
 
 
 def fit_short_side(image: np.ndarray, size: int) -> np.ndarray:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from ganzoo.data.bicubic import imresize
+from ganzoo.data.bicubic import imresize_batch
 from ganzoo.data.sources import load_folder, resolve_source, tfds_split
 from ganzoo.errors import DataError
 from ganzoo.images import to_signed_tensor
@@ -51,7 +51,7 @@ def sr_patch_bank(source: str, hr_patch: int, scale: int, count: int, seed: int,
     if not crops:
         raise DataError(f"no image of {source} is at least {hr_patch}x{hr_patch} pixels")
     hr = np.concatenate(crops)[rng.permutation(sum(len(c) for c in crops))[:count]]
-    lr = np.stack([imresize(patch, 1 / scale) for patch in hr])
+    lr = imresize_batch(hr, 1 / scale)
     return lr, hr, f"{source} ({len(dataset)} images, {len(hr)} {hr_patch}px HR patches)"
 
 
@@ -64,15 +64,12 @@ def crop_bank(images: list[np.ndarray], hr_patch: int, scale: int, count: int, s
         raise DataError(f"no image is at least {hr_patch}x{hr_patch} pixels")
     rng = np.random.default_rng(seed)
     hr = np.empty((count, hr_patch, hr_patch, 3), np.uint8)
-    lr = np.empty((count, hr_patch // scale, hr_patch // scale, 3), np.uint8)
     for i in range(count):
         image = usable[rng.integers(len(usable))]
         top = rng.integers(image.shape[0] - hr_patch + 1)
         left = rng.integers(image.shape[1] - hr_patch + 1)
         hr[i] = image[top : top + hr_patch, left : left + hr_patch]
-        if with_lr:
-            lr[i] = imresize(hr[i], 1 / scale)
-    return (lr if with_lr else None), hr
+    return (imresize_batch(hr, 1 / scale) if with_lr else None), hr
 
 
 def sr_training_dataset(lr: np.ndarray, hr: np.ndarray, batch_size: int, seed: int, start_step: int = 0) -> tf.data.Dataset:
