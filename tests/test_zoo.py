@@ -29,7 +29,6 @@ from ganzoo.zoo.publish import (
     TABLE_END,
     TABLE_START,
     card_text,
-    entry_recipe,
     update_readme,
     zoo_table,
 )
@@ -118,6 +117,11 @@ def test_commands_take_zoo_names(private_zoo, tmp_path):
     assert (tmp_path / "sm" / "tiny_dcgan_half" / "1" / "saved_model.pb").is_file()  # its own servable, not version 2
     verify = subprocess.run([sys.executable, "-m", "ganzoo.cli", "verify-export", str(version_dir)], capture_output=True, text=True)
     assert verify.returncode == 0, verify.stdout + verify.stderr[-2000:]
+    # evaluate reads the real data's source from the recipe the entry records: the entry's own FID again.
+    result = runner.invoke(main, ["evaluate", "zoo:tiny_dcgan", "--metrics", "fid", "--num", "200"])
+    assert result.exit_code == 0, result.output
+    fid = float(next(line.split()[1] for line in result.output.splitlines() if line.startswith("fid ")))
+    assert fid == pytest.approx(zoo.load_entry("tiny_dcgan")["metrics"]["fid"], rel=1e-3)
     listing = runner.invoke(main, ["zoo"])
     assert listing.exit_code == 0 and "zoo:tiny_dcgan " in listing.output and "FID" in listing.output
     unknown = runner.invoke(main, ["sample", "zoo:nope", "--out", str(tmp_path / "x.png")])
@@ -253,7 +257,7 @@ def test_every_shipped_entry_loads_with_its_hash_and_card(name, monkeypatch):
     assert load_recipe_text_ok(entry["recipe"])
     # The card and headline say what the entry measured (`ganzoo zoo cards` rewrites them after a
     # template or wording change).
-    assert zoo.card_path(name).read_text() == card_text(entry, model, entry_recipe(entry))
+    assert zoo.card_path(name).read_text() == card_text(entry, model, zoo.entry_recipe(entry))
     assert entry["headline"] == get_task(entry["task"]).headline(entry["metrics"])
 
 

@@ -19,11 +19,10 @@ from ganzoo.training.model_card import write_model_card
 
 def evaluate(run: str | Path, metrics: list[str], num: int = 10000, extractor: str | None = None, split: str = "test",
              seed: int = 0, inception_weights: str | None = None, data_source: str | None = None) -> dict:
-    """Evaluates a run (or .keras file) against its recipe's dataset; appends the result to the
-    run's metrics.jsonl and refreshes its model card when RUN is a run directory."""
+    """Evaluates a run (a .keras file, or zoo:NAME) against its recipe's dataset; appends the result
+    to the run's metrics.jsonl and refreshes its model card when RUN is a run directory."""
     run = Path(run)
-    recipe_file = run / runs.RECIPE_FILE
-    recipe = load_recipe(recipe_file) if recipe_file.is_file() else None
+    recipe = recipe_of(run)
     source = data_source or (recipe.data.source if recipe else None)
     if source is None:
         raise GanzooError(f"{run.name} has no recipe to read the real data's source from: give the data source")
@@ -38,6 +37,17 @@ def evaluate(run: str | Path, metrics: list[str], num: int = 10000, extractor: s
         if recipe is not None:
             write_model_card(run)
     return result
+
+
+def recipe_of(run: Path):
+    """The recipe that trained a run directory or zoo entry; None for a bare .keras file."""
+    from ganzoo import zoo
+
+    name = zoo.entry_name(run)
+    if name is not None:
+        return zoo.entry_recipe(zoo.load_entry(name))
+    recipe_file = run / runs.RECIPE_FILE
+    return load_recipe(recipe_file) if recipe_file.is_file() else None
 
 
 def format_result(result: dict) -> str:

@@ -115,6 +115,13 @@ def entry_name(source: str | Path) -> str | None:
     return text[len(PREFIX):] if text.startswith(PREFIX) else None
 
 
+def entry_recipe(entry: dict):
+    """The recipe an entry records (the run's resolved recipe.toml)."""
+    from ganzoo.recipes import recipe_from_dict, tomllib
+
+    return recipe_from_dict(tomllib.loads(entry["recipe"]), name=entry["name"])
+
+
 def from_pretrained(name: str | Path):
     """The trained model of zoo entry `name` (or an entry file's path), ready for `generate` /
     `upscale` / `translate` and export. Only the generator side is shipped: continuing training

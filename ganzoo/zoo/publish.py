@@ -22,7 +22,7 @@ from ganzoo import zoo
 from ganzoo.errors import GanzooError
 from ganzoo.files import atomic_write_bytes, file_sha256
 from ganzoo.images import encode_png, make_grid, to_uint8
-from ganzoo.recipes import load_recipe, recipe_from_dict, tomllib
+from ganzoo.recipes import load_recipe
 from ganzoo.tasks import task_of
 from ganzoo.training import load_trained_model, runs
 from ganzoo.training.model_card import last_start
@@ -190,11 +190,6 @@ def write_entry(entry_file: Path, entry: dict) -> None:
     atomic_write_bytes(entry_file, (json.dumps(stored, indent=1, default=_plain) + "\n").encode())
 
 
-def entry_recipe(entry: dict):
-    """The recipe an entry records (the run's resolved recipe.toml)."""
-    return recipe_from_dict(tomllib.loads(entry["recipe"]), name=entry["name"])
-
-
 def refresh_cards(names: list[str] | None = None, zoo_dir: str | Path | None = None, images: bool = False,
                   readme: Path | None = None, **options) -> list[Path]:
     """Rewrites the card text and headline of entries `names` (default: all) from their entries'
@@ -217,7 +212,7 @@ def refresh_cards(names: list[str] | None = None, zoo_dir: str | Path | None = N
             entry["headline"] = headline
             write_entry(entry_file, entry)
             written.append(entry_file)
-        recipe = entry_recipe(entry)
+        recipe = zoo.entry_recipe(entry)
         if images:
             written.append(write_card(entries.parent, entry, zoo.from_pretrained(entry_file), recipe, **options))
         else:  # the model's kind only, for what its task adds to the text
