@@ -153,7 +153,7 @@ def interpolate(run, seeds, steps, truncation, out) -> None:
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Directory for synthetic.npz.")
 @one_line_errors
 def synthesize(source, per_class, seed, out) -> None:
-    """Write a labelled synthetic dataset from a conditional model (SOURCE: run dir or .keras)."""
+    """Write a labelled synthetic dataset from a conditional model (SOURCE: a run directory, a .keras file or zoo:NAME)."""
     from ganzoo.actions import synthesize as write_synthetic
 
     path = write_synthetic(source, out, per_class, seed)
@@ -204,7 +204,7 @@ def verify_export_command(version_dir, threads) -> None:
 @click.option("--seed", default=0, show_default=True, type=int)
 @one_line_errors
 def evaluate(run, metric_names, num, extractor, split, data_source, inception_weights, seed) -> None:
-    """Measure RUN (a run directory or .keras file); appends to the run's metrics.jsonl."""
+    """Measure RUN (a run directory, a .keras file or zoo:NAME); appends to a run directory's metrics.jsonl."""
     from ganzoo.metrics.evaluate import evaluate as evaluate_run
     from ganzoo.metrics.evaluate import format_result
     from ganzoo.metrics.registry import parse_metrics
