@@ -19,8 +19,8 @@ from ganzoo.training.model_card import write_model_card
 
 def evaluate(run: str | Path, metrics: list[str], num: int = 10000, extractor: str | None = None, split: str = "test",
              seed: int = 0, inception_weights: str | None = None, data_source: str | None = None) -> dict:
-    """Evaluates a run (a .keras file, or zoo:NAME) against its recipe's dataset; appends the result
-    to the run's metrics.jsonl and refreshes its model card when RUN is a run directory."""
+    """Evaluates a run directory, a .keras file or zoo:NAME against its recipe's dataset; appends
+    the result to the run's metrics.jsonl and refreshes its model card when RUN is a run directory."""
     run = Path(run)
     recipe = recipe_of(run)
     source = data_source or (recipe.data.source if recipe else None)
