@@ -14,27 +14,30 @@ from pathlib import Path
 import click
 
 
-def one_line_errors(command=None, *, tensorflow: bool = True):
+def one_line_errors(command=None, *, tensorflow: bool = True, model: str = "run"):
     """Runs a command body (after TensorFlow is loaded, when it needs it), turning GanzooError
-    into a one-line message."""
+    into a one-line message. `model` names the argument, if any, that locates a trained model."""
     if command is None:
-        return functools.partial(one_line_errors, tensorflow=tensorflow)
+        return functools.partial(one_line_errors, tensorflow=tensorflow, model=model)
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         from ganzoo import zoo
         from ganzoo.errors import GanzooError
+        from ganzoo.training.runs import check_model_location
 
         try:
-            # An unknown zoo:NAME or a missing or malformed RECIPE file is answered before
-            # TensorFlow loads (seconds).
+            # An unknown zoo:NAME, a model path that holds no model, a missing or malformed
+            # RECIPE file and an unknown --set key are answered before TensorFlow loads (seconds).
             for value in kwargs.values():
                 if zoo.entry_name(value) is not None:
                     zoo.load_entry(zoo.entry_name(value))
+            if kwargs.get(model) is not None and zoo.entry_name(kwargs[model]) is None:
+                check_model_location(kwargs[model])
             if isinstance(kwargs.get("recipe"), Path):
-                from ganzoo.recipes import read_recipe_file
+                from ganzoo.recipes import check_recipe_keys
 
-                read_recipe_file(kwargs["recipe"])
+                check_recipe_keys(kwargs["recipe"], list(kwargs.get("assignments", ())))
             if tensorflow:
                 from ganzoo.tf_runtime import load_tensorflow
 
@@ -97,7 +100,7 @@ def train(recipe, assignments, max_steps, out, resume_dir, run_dir) -> None:
 @click.option("--truncation", type=click.FloatRange(0, 1), help="Style models: truncation psi (1 = none, 0 = the average image).")
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="A .png grid, a .npz of uint8 images, or a folder (one PNG per image); any --num streams to the last two.")
-@one_line_errors
+@one_line_errors(model="source")
 def sample(source, num, seed, label, truncation, out) -> None:
     """Generate images from SOURCE (a run directory, a .keras file or zoo:NAME)."""
     from ganzoo.actions import sample as sample_images
@@ -151,7 +154,7 @@ def interpolate(run, seeds, steps, truncation, out) -> None:
 @click.option("--per-class", required=True, type=int, help="Images of every class.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Directory for synthetic.npz.")
-@one_line_errors
+@one_line_errors(model="source")
 def synthesize(source, per_class, seed, out) -> None:
     """Write a labelled synthetic dataset from a conditional model (SOURCE: a run directory, a .keras file or zoo:NAME)."""
     from ganzoo.actions import synthesize as write_synthetic
@@ -166,7 +169,7 @@ def synthesize(source, per_class, seed, out) -> None:
 @click.option("--base", default="saved_models", show_default=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--tflite", metavar="MODES", help="Also write TFLite files: any of float32,float16,dynamic,int8.")
 @click.option("--max-pixels", type=click.IntRange(min=1), help="Image-input signatures refuse larger images (default 4194304 = 2048 x 2048).")
-@one_line_errors
+@one_line_errors(model="source")
 def export(source, name, base, tflite, max_pixels) -> None:
     """Export SOURCE (a run directory, a .keras file or zoo:NAME) for TF Serving: <base>/<name>/<version>/."""
     from ganzoo.actions import export as export_source
@@ -384,7 +387,7 @@ def bench() -> None:
 @click.option("--batch", default=1, show_default=True, type=click.IntRange(min=1))
 @click.option("--repeats", default=50, show_default=True, type=click.IntRange(min=1))
 @click.option("--threads", default=2, show_default=True, type=click.IntRange(min=1), help="LiteRT threads (XNNPACK).")
-@one_line_errors
+@one_line_errors(model="source")
 def bench_export_command(source, model_name, preset, batch, repeats, threads) -> None:
     """Per-image latency and file size of the SavedModel and each TFLite mode."""
     import platform
@@ -544,7 +547,7 @@ def bench_time_to_quality_command(recipes, minutes, every_s, seeds, num, targets
 @click.option("--fraction", default=0.01, show_default=True, type=click.FloatRange(0, 1, min_open=True))
 @click.option("--per-class", default=500, show_default=True, type=click.IntRange(min=1), help="Synthetic images per class.")
 @click.option("--epochs", default=20, show_default=True, type=click.IntRange(min=1), help="Epochs over the real fraction.")
-@one_line_errors
+@one_line_errors(model="source")
 def bench_augment_command(source, data_source, fraction, per_class, epochs) -> None:
     """Classifier test accuracy on a small real fraction, without and with synthetic images."""
     from ganzoo.bench.augment import bench_augment

@@ -301,6 +301,12 @@ def read_recipe_file(path: str | Path) -> dict:
         raise RecipeError(f"recipe {path} is not valid TOML: {error}") from None
 
 
+def check_recipe_keys(path: str | Path, assignments: list[str] | None = None) -> None:
+    """The file's keys and value types with the overrides applied, as load_recipe checks them
+    before the checks that import the models (TensorFlow): the CLI answers a typo at once."""
+    _build(Recipe, apply_overrides(read_recipe_file(path), assignments or []), "")
+
+
 def load_recipe(path: str | Path, assignments: list[str] | None = None) -> Recipe:
     return recipe_from_dict(apply_overrides(read_recipe_file(path), assignments or []), name=Path(path).stem)
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
+from conftest import REPO
 
 from ganzoo.cli import main
 
@@ -68,14 +69,16 @@ def test_missing_dataset(cli, tiny_recipe, tmp_path):
 def test_sample_from_something_that_is_not_a_run(cli, tmp_path):
     one_line_error(cli.invoke(main, ["sample", str(tmp_path), "--out", str(tmp_path / "x.png")]),
                    "neither a run directory nor a .keras file")
-    one_line_error(cli.invoke(main, ["sample", str(tmp_path), "--out", str(tmp_path / "x.jpg")]),
+    (tmp_path / "m.keras").touch()  # the output's kind is refused before the file is read
+    one_line_error(cli.invoke(main, ["sample", str(tmp_path / "m.keras"), "--out", str(tmp_path / "x.jpg")]),
                    "must be a .png grid, a .npz file or a folder")
 
 
 def test_help_and_list_answer_without_loading_tensorflow(tmp_path):
     """`ganzoo --help`, `ganzoo list`, `ganzoo data list`, every `ganzoo CMD --help`, an unknown
-    `zoo:NAME` and a missing or malformed recipe file must not import TensorFlow or Keras (their
-    import alone takes seconds): measured in a fresh process."""
+    `zoo:NAME`, a model path that holds no model, a missing or malformed recipe file and an
+    unknown --set key must not import TensorFlow or Keras (their import alone takes seconds):
+    measured in a fresh process."""
     script = """
 import sys
 import click
@@ -98,12 +101,17 @@ for args in (["sample", "zoo:nope", "--out", "x.png"], ["export", "zoo:nope"], [
     assert result.exit_code == 1 and "no zoo entry 'nope'; the zoo has: " in result.output, (args, result.output)
 open("bad.toml", "w").write("steps = [")
 for args, error in ((["train", "nope.toml"], "recipe file nope.toml does not exist"),
-                    (["train", "bad.toml"], "recipe bad.toml is not valid TOML")):
+                    (["train", "bad.toml"], "recipe bad.toml is not valid TOML"),
+                    (["train", RECIPE, "--set", "train.batchsize=8"], "unknown recipe key 'train.batchsize'"),
+                    (["sample", "runs/latest", "--out", "x.png"], "runs/latest is neither a run directory nor a .keras file"),
+                    (["evaluate", "run.keras"], "run.keras is neither a run directory nor a .keras file"),
+                    (["translate", ".", sys.executable, "--out", "o"], ". is neither a run directory nor a .keras file")):
     result = runner.invoke(main, args)
-    assert result.exit_code == 1 and result.output.startswith("Error: " + error), (args, result.output)
+    assert result.exit_code == 1 and result.output.startswith("Error: " + error) and len(result.output.splitlines()) == 1, (args, result.output)
 loaded = sorted(m for m in ("tensorflow", "keras", "tensorflow_datasets", "scipy") if m in sys.modules)
 print(len(invocations), loaded)
 """
+    script = script.replace("RECIPE", repr(str(REPO / "recipes" / "dcgan_mnist.toml")))
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path).stdout.split()
     assert int(out[0]) > 20 and out[1:] == ["[]"], out
 

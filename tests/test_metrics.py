@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 import ganzoo
 from ganzoo.cli import main
-from ganzoo.errors import GanzooError
+from ganzoo.errors import GanzooError, ModelNotFound
 from ganzoo.metrics import stats
 from ganzoo.metrics.evaluate import evaluate
 from ganzoo.metrics.extractors import (
@@ -171,6 +171,8 @@ def test_evaluate_cli_one_line_errors(tmp_path, monkeypatch):
     assert result.exit_code == 1 and "unknown metric 'fdi'" in result.output
     result = CliRunner().invoke(main, ["evaluate", str(model_file)])
     assert result.exit_code == 1 and "has no recipe to read the real data's source from" in result.output
+    with pytest.raises(ModelNotFound, match="is neither a run directory nor a .keras file"):  # not "has no recipe"
+        evaluate(tmp_path / "runs" / "latest", ["fid"])
     result = CliRunner().invoke(main, ["evaluate", str(model_file), "--data", "tfds:mnist", "--num", "20"])
     assert result.exit_code == 1 and "train-classifier" in result.output
 

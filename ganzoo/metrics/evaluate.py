@@ -21,7 +21,9 @@ def evaluate(run: str | Path, metrics: list[str], num: int = 10000, extractor: s
              seed: int = 0, inception_weights: str | None = None, data_source: str | None = None) -> dict:
     """Evaluates a run directory, a .keras file or zoo:NAME against its recipe's dataset; appends
     the result to the run's metrics.jsonl and refreshes its model card when RUN is a run directory."""
-    run = Path(run)
+    from ganzoo import zoo
+
+    run = Path(run) if zoo.entry_name(run) is not None else runs.check_model_location(run)
     recipe = recipe_of(run)
     source = data_source or (recipe.data.source if recipe else None)
     if source is None:

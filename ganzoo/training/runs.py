@@ -9,7 +9,7 @@ import re
 import socket
 from pathlib import Path
 
-from ganzoo.errors import GanzooError
+from ganzoo.errors import GanzooError, ModelNotFound
 
 RECIPE_FILE = "recipe.toml"
 MODEL_FILE = "model.keras"
@@ -21,6 +21,17 @@ RUN_LOG = "run.log"  # one block per start: strategy, replicas, devices, host
 METRICS_FILE = "metrics.jsonl"  # one line per evaluation, with its protocol
 LOCK_FILE = ".lock"  # held by the process training the run (who it is, inside)
 _RUN_NAME = re.compile(r"^(\d{5})-")
+
+
+def check_model_location(path: str | Path) -> Path:
+    """PATH, if it can hold a trained model: a run directory (its model.keras or its recipe and
+    checkpoints) or a .keras file. Needs no TensorFlow, so a mistyped path is answered at once."""
+    path = Path(path)
+    if path.is_dir() and ((path / MODEL_FILE).is_file() or (path / RECIPE_FILE).is_file()):
+        return path
+    if path.is_file() and path.suffix == ".keras":
+        return path
+    raise ModelNotFound(f"{path} is neither a run directory nor a .keras file (nor zoo:NAME)")
 
 
 def new_run_dir(out: str | Path, recipe_name: str) -> Path:

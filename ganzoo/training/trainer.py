@@ -378,17 +378,12 @@ def load_trained_model(path: str | Path) -> GAN:
 
     if str(path).startswith(zoo.PREFIX):
         return zoo.from_pretrained(str(path))
-    path = Path(path)
+    path = runs.check_model_location(path)
     if path.is_dir():
-        if (path / runs.MODEL_FILE).is_file():
-            path = path / runs.MODEL_FILE
-        elif (path / runs.RECIPE_FILE).is_file():
+        if not (path / runs.MODEL_FILE).is_file():
             model = build_model(load_recipe(path / runs.RECIPE_FILE))
             if restore_latest(model, path) == 0:
                 raise ModelNotFound(f"run {path} has neither {runs.MODEL_FILE} nor a checkpoint yet")
             return model
-        else:
-            raise ModelNotFound(f"{path} is neither a run directory nor a .keras file (nor zoo:NAME)")
-    if not path.is_file() or path.suffix != ".keras":
-        raise ModelNotFound(f"{path} is neither a run directory nor a .keras file (nor zoo:NAME)")
+        path = path / runs.MODEL_FILE
     return load_keras_file(path)
