@@ -8,10 +8,19 @@ without loading TensorFlow, and commands that need it load it quietly (ganzoo/tf
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 from pathlib import Path
 
 import click
+
+# Arguments answered before TensorFlow loads (seconds), by parameter name: (module, checking function).
+EARLY_CHECKS = {
+    "resume_dir": ("ganzoo.training.runs", "check_run_dir"),
+    "version_dir": ("ganzoo.export.saved_model", "check_export_dir"),
+    "tflite": ("ganzoo.export.tflite", "parse_modes"),
+    "metric_names": ("ganzoo.metrics.registry", "parse_metrics"),
+}
 
 
 def one_line_errors(command=None, *, tensorflow: bool = True, model: str = "run"):
@@ -28,7 +37,11 @@ def one_line_errors(command=None, *, tensorflow: bool = True, model: str = "run"
 
         try:
             # An unknown zoo:NAME, a model path that holds no model, a missing or malformed
-            # RECIPE file and an unknown --set key are answered before TensorFlow loads (seconds).
+            # RECIPE file, an unknown --set key and the EARLY_CHECKS are answered before
+            # TensorFlow loads.
+            for name, (module, function) in EARLY_CHECKS.items():
+                if kwargs.get(name):
+                    getattr(importlib.import_module(module), function)(kwargs[name])
             for value in kwargs.values():
                 if zoo.entry_name(value) is not None:
                     zoo.load_entry(zoo.entry_name(value))

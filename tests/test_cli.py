@@ -76,9 +76,10 @@ def test_sample_from_something_that_is_not_a_run(cli, tmp_path):
 
 def test_help_and_list_answer_without_loading_tensorflow(tmp_path):
     """`ganzoo --help`, `ganzoo list`, `ganzoo data list`, every `ganzoo CMD --help`, an unknown
-    `zoo:NAME`, a model path that holds no model, a missing or malformed recipe file and an
-    unknown --set key must not import TensorFlow or Keras (their import alone takes seconds):
-    measured in a fresh process."""
+    `zoo:NAME`, a model path that holds no model, a missing or malformed recipe file, an unknown
+    --set key, TFLite mode or metric, and a folder that is no run or no export given to resume or
+    verify must not import TensorFlow or Keras (their import alone takes seconds): measured in a
+    fresh process."""
     script = """
 import sys
 import click
@@ -105,7 +106,11 @@ for args, error in ((["train", "nope.toml"], "recipe file nope.toml does not exi
                     (["train", RECIPE, "--set", "train.batchsize=8"], "unknown recipe key 'train.batchsize'"),
                     (["sample", "runs/latest", "--out", "x.png"], "runs/latest is neither a run directory nor a .keras file"),
                     (["evaluate", "run.keras"], "run.keras is neither a run directory nor a .keras file"),
-                    (["translate", ".", sys.executable, "--out", "o"], ". is neither a run directory nor a .keras file")):
+                    (["translate", ".", sys.executable, "--out", "o"], ". is neither a run directory nor a .keras file"),
+                    (["train", "--resume", "."], ". is not a run directory (no recipe.toml)"),
+                    (["export", "zoo:dcgan_mnist", "--tflite", "float32,int9"], "unknown TFLite mode 'int9'"),
+                    (["evaluate", "zoo:dcgan_mnist", "--metrics", "fid,fdi"], "unknown metric 'fdi'"),
+                    (["verify-export", "."], ". is not a ganzoo export")):
     result = runner.invoke(main, args)
     assert result.exit_code == 1 and result.output.startswith("Error: " + error) and len(result.output.splitlines()) == 1, (args, result.output)
 loaded = sorted(m for m in ("tensorflow", "keras", "tensorflow_datasets", "scipy") if m in sys.modules)

@@ -100,9 +100,15 @@ def advertise_shapes(saved_model_dir: Path, specs: dict[str, list]) -> None:
     atomic_write_bytes(path, saved_model.SerializeToString())
 
 
-def read_export(version_dir: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
-    """(ganzoo_export.json, the reference outputs) of an export; a one-line error otherwise."""
+def check_export_dir(version_dir: str | Path) -> Path:
+    """The export's assets.extra folder; a one-line error if VERSION_DIR is not a ganzoo export."""
     extra = Path(version_dir) / "assets.extra"
     if not (extra / REFERENCE_FILE).is_file() or not (extra / EXPORT_FILE).is_file():
         raise GanzooError(f"{version_dir} is not a ganzoo export (no assets.extra/{EXPORT_FILE} and {REFERENCE_FILE})")
+    return extra
+
+
+def read_export(version_dir: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """(ganzoo_export.json, the reference outputs) of an export; a one-line error otherwise."""
+    extra = check_export_dir(version_dir)
     return json.loads((extra / EXPORT_FILE).read_text()), dict(np.load(extra / REFERENCE_FILE, allow_pickle=False))

@@ -5,13 +5,15 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ganzoo.errors import GanzooError
 from ganzoo.metrics import stats
-from ganzoo.metrics.extractors import Features
 
-MetricFn = Callable[[Features, Features], dict[str, float]]
+if TYPE_CHECKING:  # extractors import Keras; parsing metric names (the CLI, recipes) must not
+    from ganzoo.metrics.extractors import Features
+
+MetricFn = Callable[["Features", "Features"], dict[str, float]]
 METRICS: dict[str, MetricFn] = {}
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy import linalg
 
 
 def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -24,6 +23,9 @@ def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
     """||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^1/2)."""
+    # Imported here: naming the metrics (the CLI's early checks) needs no SciPy.
+    from scipy import linalg
+
     diff = mu1 - mu2
     with warnings.catch_warnings():
         # Dead ReLU features make the covariances singular; sqrtm still returns the right root.

@@ -34,6 +34,14 @@ def check_model_location(path: str | Path) -> Path:
     raise ModelNotFound(f"{path} is neither a run directory nor a .keras file (nor zoo:NAME)")
 
 
+def check_run_dir(path: str | Path) -> Path:
+    """PATH, if it is a run directory (it has its recipe), as resuming needs."""
+    path = Path(path)
+    if not (path / RECIPE_FILE).is_file():
+        raise ModelNotFound(f"{path} is not a run directory (no {RECIPE_FILE})")
+    return path
+
+
 def new_run_dir(out: str | Path, recipe_name: str) -> Path:
     """Creates the next free runs/<NNNNN>-<name>/ (mkdir is atomic: concurrent runs never share one)."""
     out = Path(out)

@@ -193,9 +193,7 @@ def is_multi_worker(strategy_name: str) -> bool:
 
 def resume(run_dir: str | Path, callbacks: Iterable[keras.callbacks.Callback] = (), verbose: str | int = "auto") -> Path:
     """Continues a run from its last checkpoint to the step count its recipe planned."""
-    run_dir = Path(run_dir)
-    if not (run_dir / runs.RECIPE_FILE).is_file():
-        raise ModelNotFound(f"{run_dir} is not a run directory (no {runs.RECIPE_FILE})")
+    run_dir = runs.check_run_dir(run_dir)
     recipe = load_recipe(run_dir / runs.RECIPE_FILE)
     return _run(recipe, resolve_strategy_name(recipe.train.strategy), run_dir, callbacks, verbose)
 
