@@ -24,3 +24,11 @@ class ModelNotFound(GanzooError):
 class TrainingFailed(GanzooError):
     """Training could not go on (a full disk, a run held by another process); the run's last
     good checkpoint stays restorable."""
+
+
+class WrongTask(GanzooError):
+    """A command for some kinds of model (tasks) was given a model of another kind."""
+
+    def __init__(self, what: str, model_name: str, task: str, allowed: tuple[str, ...]):
+        kinds = " or ".join(name.replace("_", "-") for name in allowed)
+        super().__init__(f"{what} holds a {model_name} ({task} model), not a {kinds} model")

@@ -4,8 +4,9 @@ Registration also registers the class with Keras' serialization, so a saved `.ke
 file reloads without `custom_objects`. Import the registry functions from `ganzoo.models`, which
 registers the built-in zoo first.
 
-`builtin_catalog()` reads the zoo's names, presets and one-line summaries from the model
-modules' source without importing them (no TensorFlow): `ganzoo list` answers at once.
+`builtin_catalog()` reads the zoo's names, presets, one-line summaries and tasks from the model
+modules' source without importing them (no TensorFlow): `ganzoo list` answers at once, and a
+command for one kind of model refuses another kind before TensorFlow loads.
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ class CatalogEntry(NamedTuple):
     name: str
     presets: dict[str, dict[str, Any]]
     summary: str  # the first line of the class docstring
+    class_name: str
+    task: str  # the class's `task`, its own or inherited
 
 
 def _literal(node: ast.AST) -> Any:
@@ -93,19 +96,35 @@ def _literal(node: ast.AST) -> Any:
     return ast.literal_eval(node)
 
 
+def _class_attribute(node: ast.ClassDef, name: str) -> Any:
+    """The literal a class body assigns to `name` (`x = ...` or `x: T = ...`), else None."""
+    for item in node.body:
+        if isinstance(item, ast.Assign) and any(getattr(t, "id", None) == name for t in item.targets):
+            return _literal(item.value)
+        if isinstance(item, ast.AnnAssign) and getattr(item.target, "id", None) == name and item.value is not None:
+            return _literal(item.value)
+    return None
+
+
 def builtin_catalog() -> list[CatalogEntry]:
     """Every `@register_model` class in ganzoo/models/, read from source, sorted by name."""
-    entries = []
+    classes = {}  # every class of the model modules, by name: a registered one inherits from them
     for path in sorted((Path(__file__).parent / "models").glob("*.py")):
-        for node in ast.parse(path.read_text()).body:
-            if not isinstance(node, ast.ClassDef):
-                continue
-            names = [d.args[0].value for d in node.decorator_list if isinstance(d, ast.Call)
-                     and getattr(d.func, "id", None) == "register_model" and d.args and isinstance(d.args[0], ast.Constant)]
-            if not names:
-                continue
-            presets = next((_literal(item.value) for item in node.body if isinstance(item, ast.Assign)
-                            and any(getattr(t, "id", None) == "presets" for t in item.targets)), {})
+        classes |= {node.name: node for node in ast.parse(path.read_text()).body if isinstance(node, ast.ClassDef)}
+
+    def inherited(node: ast.ClassDef | None, name: str) -> Any:
+        if node is None:
+            return None
+        own = _class_attribute(node, name)
+        bases = (classes.get(getattr(base, "id", None)) for base in node.bases)
+        return own if own is not None else next((v for v in (inherited(b, name) for b in bases) if v is not None), None)
+
+    entries = []
+    for node in classes.values():
+        names = [d.args[0].value for d in node.decorator_list if isinstance(d, ast.Call)
+                 and getattr(d.func, "id", None) == "register_model" and d.args and isinstance(d.args[0], ast.Constant)]
+        if names:
             summary = (ast.get_docstring(node) or "").strip().split("\n")[0]
-            entries.append(CatalogEntry(names[0], presets, summary))
+            entries.append(CatalogEntry(names[0], _class_attribute(node, "presets") or {}, summary, node.name,
+                                        inherited(node, "task") or ""))
     return sorted(entries)

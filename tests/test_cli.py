@@ -76,12 +76,16 @@ def test_sample_from_something_that_is_not_a_run(cli, tmp_path):
 
 def test_help_and_list_answer_without_loading_tensorflow(tmp_path):
     """`ganzoo --help`, `ganzoo list`, `ganzoo data list`, every `ganzoo CMD --help`, an unknown
-    `zoo:NAME`, a model path that holds no model, a missing or malformed recipe file, an unknown
+    `zoo:NAME`, a model path that holds no model or a model of the wrong kind (told from a zoo
+    entry, a run's recipe or a .keras file's config), a missing or malformed recipe file, an unknown
     --set key, TFLite mode or metric, and a folder that is no run or no export given to resume or
     verify must not import TensorFlow or Keras (their import alone takes seconds): measured in a
     fresh process."""
     script = """
+import json
+import os
 import sys
+import zipfile
 import click
 from click.testing import CliRunner
 from ganzoo.cli import main
@@ -101,6 +105,10 @@ for args in (["sample", "zoo:nope", "--out", "x.png"], ["export", "zoo:nope"], [
     result = runner.invoke(main, args)
     assert result.exit_code == 1 and "no zoo entry 'nope'; the zoo has: " in result.output, (args, result.output)
 open("bad.toml", "w").write("steps = [")
+os.mkdir("sr_run")  # what the early check reads: a run's recipe, a .keras file's config
+open("sr_run/recipe.toml", "w").write('[model]\\nname = "srgan"\\n')
+with zipfile.ZipFile("cyclegan.keras", "w") as archive:
+    archive.writestr("config.json", json.dumps({"module": "ganzoo.models.cyclegan", "class_name": "CycleGAN"}))
 for args, error in ((["train", "nope.toml"], "recipe file nope.toml does not exist"),
                     (["train", "bad.toml"], "recipe bad.toml is not valid TOML"),
                     (["train", RECIPE, "--set", "train.batchsize=8"], "unknown recipe key 'train.batchsize'"),
@@ -110,7 +118,13 @@ for args, error in ((["train", "nope.toml"], "recipe file nope.toml does not exi
                     (["train", "--resume", "."], ". is not a run directory (no recipe.toml)"),
                     (["export", "zoo:dcgan_mnist", "--tflite", "float32,int9"], "unknown TFLite mode 'int9'"),
                     (["evaluate", "zoo:dcgan_mnist", "--metrics", "fid,fdi"], "unknown metric 'fdi'"),
-                    (["verify-export", "."], ". is not a ganzoo export")):
+                    (["verify-export", "."], ". is not a ganzoo export"),
+                    (["upscale", "zoo:dcgan_mnist", sys.executable, "--out", "o.png"],
+                     "zoo:dcgan_mnist holds a dcgan (generation model), not a super-resolution model"),
+                    (["sample", "sr_run", "--out", "x.png"],
+                     "sr_run holds a srgan (super_resolution model), not a generation or style or volume model"),
+                    (["style-mix", "cyclegan.keras", "--rows", "1", "--cols", "2", "--out", "x.png"],
+                     "cyclegan.keras holds a cyclegan (translation model), not a style model")):
     result = runner.invoke(main, args)
     assert result.exit_code == 1 and result.output.startswith("Error: " + error) and len(result.output.splitlines()) == 1, (args, result.output)
 loaded = sorted(m for m in ("tensorflow", "keras", "tensorflow_datasets", "scipy") if m in sys.modules)

@@ -10,6 +10,7 @@ import tensorflow as tf
 import ganzoo
 from ganzoo.models.base import LatentGAN
 from ganzoo.registry import get_model_class
+from ganzoo.training.runs import model_name_at
 
 # The generative contract (latents in, images out); srgan has its own tests (test_srgan.py).
 MODELS = [name for name in ganzoo.list_models() if issubclass(get_model_class(name), LatentGAN)]
@@ -47,6 +48,19 @@ def test_registry_lists_the_zoo():
     assert ganzoo.list_models("dc*") == ["dcgan"]
     for name in MODELS:
         assert "tiny" in ganzoo.list_presets(name)
+
+
+def test_the_catalog_read_from_source_agrees_with_the_registered_classes():
+    """`ganzoo list` and the CLI's early wrong-kind check read the zoo from source (no TensorFlow):
+    names, presets, summaries, class names and tasks, the inherited ones included."""
+    from ganzoo.registry import builtin_catalog
+
+    catalog = {entry.name: entry for entry in builtin_catalog()}
+    assert sorted(catalog) == ganzoo.list_models()
+    for name, entry in catalog.items():
+        cls = get_model_class(name)
+        assert (entry.class_name, entry.task, entry.presets) == (cls.__name__, cls.task, cls.presets), name
+        assert entry.summary == cls.__doc__.strip().split("\n")[0], name
 
 
 def test_create_model_rejects_unknown_names_and_arguments():
@@ -112,6 +126,7 @@ def test_keras_file_round_trip_keeps_weights_and_optimizers(name, tmp_path):
     model.save(path)
     loaded = keras.saving.load_model(path)
     assert type(loaded) is get_model_class(name)
+    assert model_name_at(path) == name  # as the CLI tells it without TensorFlow
     latents = model.sample_latents(4, seed=2)
     np.testing.assert_array_equal(loaded.generate(latents), model.generate(latents))
     assert loaded.adversarial.name == "hinge" and loaded.noise_seed == 5

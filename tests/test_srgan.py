@@ -11,8 +11,9 @@ from click.testing import CliRunner
 from conftest import SHARED_DATA
 
 import ganzoo
+from ganzoo import actions
 from ganzoo.cli import main
-from ganzoo.errors import GanzooError
+from ganzoo.errors import GanzooError, WrongTask
 from ganzoo.metrics.super_resolution import evaluate_upscaler, load_sr_set
 from ganzoo.recipes import load_recipe
 from ganzoo.training import load_trained_model, train
@@ -147,7 +148,10 @@ def test_tiled_upscaling_equals_the_whole_image_and_the_command_writes_pngs(tmp_
     dcgan_file = tmp_path / "dcgan.keras"
     ganzoo.create_model("dcgan", "tiny").save(dcgan_file)
     result = CliRunner().invoke(main, ["upscale", str(dcgan_file), str(image), "--out", str(tmp_path / "y.png")])
-    assert result.exit_code == 1 and "not a super-resolution model" in result.output
+    with pytest.raises(WrongTask) as raised:  # the library checks the loaded model; the CLI, its config first
+        actions.upscale(dcgan_file, [image], tmp_path / "y.png")
+    assert result.exit_code == 1 and result.output == f"Error: {raised.value}\n"
+    assert str(raised.value) == f"{dcgan_file} holds a dcgan (generation model), not a super-resolution model"
 
 
 def test_bench_sr_trains_both_stages_for_their_budget_and_prints_psnr_beside_bicubic(tmp_path):

@@ -3,7 +3,7 @@ class names its task once (`task = "generation"`); everything else asks `task_of
 
 from __future__ import annotations
 
-from ganzoo.errors import GanzooError
+from ganzoo.errors import GanzooError, WrongTask
 from ganzoo.tasks.base import Task, TFLiteNetwork, TrainingData
 from ganzoo.tasks.generation import GenerationTask
 from ganzoo.tasks.style import StyleTask
@@ -31,8 +31,7 @@ def require_task(model, *names: str, what: str = "") -> Task:
     """task_of(model), or a one-line error when it is not one of `names` (a command for one kind)."""
     task = task_of(model)
     if task.name not in names:
-        raise GanzooError(f"{what or model.registry_name} holds a {model.registry_name} ({task.name} model), "
-                          f"not a {' or '.join(n.replace('_', '-') for n in names)} model")
+        raise WrongTask(what or model.registry_name, model.registry_name, task.name, names)
     return task
 
 

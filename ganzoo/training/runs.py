@@ -34,6 +34,27 @@ def check_model_location(path: str | Path) -> Path:
     raise ModelNotFound(f"{path} is neither a run directory nor a .keras file (nor zoo:NAME)")
 
 
+def model_name_at(path: str | Path) -> str | None:
+    """The zoo name of the model at PATH (a run's recipe names it; a .keras file's config names
+    its class), read without TensorFlow; None when it cannot be told (loading then says why)."""
+    import tomllib
+    import zipfile
+
+    from ganzoo.registry import builtin_catalog
+
+    path = check_model_location(path)
+    try:
+        if path.is_dir() and (path / RECIPE_FILE).is_file():
+            return str(tomllib.loads((path / RECIPE_FILE).read_text())["model"]["name"])
+        with zipfile.ZipFile(path / MODEL_FILE if path.is_dir() else path) as archive:
+            config = json.loads(archive.read("config.json"))
+        module, class_name = config["module"], config["class_name"]
+    except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile):
+        return None
+    return next((entry.name for entry in builtin_catalog()
+                 if entry.class_name == class_name and module.startswith("ganzoo.models.")), None)
+
+
 def check_run_dir(path: str | Path) -> Path:
     """PATH, if it is a run directory (it has its recipe), as resuming needs."""
     path = Path(path)
