@@ -20,6 +20,7 @@ EARLY_CHECKS = {
     "version_dir": ("ganzoo.export.saved_model", "check_export_dir"),
     "tflite": ("ganzoo.export.tflite", "parse_modes"),
     "metric_names": ("ganzoo.metrics.registry", "parse_metrics"),
+    "served": ("ganzoo.bench.serve", "check_served_source"),
 }
 
 
@@ -458,18 +459,18 @@ def bench_train_command(model_name, preset, batch, steps, warmup, jit_compile, s
 
 
 @bench.command("serve")
-@click.argument("source", metavar="SOURCE")
+@click.argument("served", metavar="SOURCE")
 @click.option("--threads", default=2, show_default=True, type=click.IntRange(min=1), help="LiteRT threads (XNNPACK).")
 @click.option("--repeats", default=100, show_default=True, type=click.IntRange(min=3), help="Timed batch-1 calls per format.")
 @click.option("--batch", default=64, show_default=True, type=click.IntRange(min=1), help="Batch of the throughput figure.")
 @one_line_errors
-def bench_serve_command(source, threads, repeats, batch) -> None:
-    """Latency, throughput and size of an export (SOURCE: version dir) or of a run's model exported in every mode."""
+def bench_serve_command(served, threads, repeats, batch) -> None:
+    """Latency, throughput and size of an export (SOURCE: version dir) or of a model (a run, a .keras file, zoo:NAME) exported in every mode."""
     import platform
 
     from ganzoo.bench.serve import bench_serve, format_serve
 
-    what, rows = bench_serve(source, threads=threads, repeats=repeats, throughput_batch=batch)
+    what, rows = bench_serve(served, threads=threads, repeats=repeats, throughput_batch=batch)
     click.echo(f"{what}: LiteRT {threads} threads, {repeats} batch-1 calls, {platform.machine()} {os.cpu_count()} cores")
     click.echo(format_serve(rows, batch))
 

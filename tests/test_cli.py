@@ -78,9 +78,9 @@ def test_help_and_list_answer_without_loading_tensorflow(tmp_path):
     """`ganzoo --help`, `ganzoo list`, `ganzoo data list`, every `ganzoo CMD --help`, an unknown
     `zoo:NAME`, a model path that holds no model or a model of the wrong kind (told from a zoo
     entry, a run's recipe or a .keras file's config), a missing or malformed recipe file, an unknown
-    --set key, TFLite mode or metric, and a folder that is no run or no export given to resume or
-    verify must not import TensorFlow or Keras (their import alone takes seconds): measured in a
-    fresh process."""
+    --set key, TFLite mode or metric, and a folder that is no run or no export given to resume,
+    verify or bench serve must not import TensorFlow or Keras (their import alone takes seconds):
+    measured in a fresh process."""
     script = """
 import json
 import os
@@ -119,6 +119,7 @@ for args, error in ((["train", "nope.toml"], "recipe file nope.toml does not exi
                     (["export", "zoo:dcgan_mnist", "--tflite", "float32,int9"], "unknown TFLite mode 'int9'"),
                     (["evaluate", "zoo:dcgan_mnist", "--metrics", "fid,fdi"], "unknown metric 'fdi'"),
                     (["verify-export", "."], ". is not a ganzoo export"),
+                    (["bench", "serve", "."], ". is neither an export version directory, a run directory nor a .keras file"),
                     (["upscale", "zoo:dcgan_mnist", sys.executable, "--out", "o.png"],
                      "zoo:dcgan_mnist holds a dcgan (generation model), not a super-resolution model"),
                     (["sample", "sr_run", "--out", "x.png"],

@@ -58,11 +58,29 @@ def measure_row(name: str, call_one, call_many, repeats: int, throughput_batch: 
     }
 
 
+def check_served_source(source: str | Path) -> None:
+    """A one-line error, without TensorFlow, when SOURCE is neither an export version directory
+    nor something that holds a model (a run directory, a .keras file, zoo:NAME)."""
+    from ganzoo import zoo
+    from ganzoo.errors import ModelNotFound
+    from ganzoo.training.runs import check_model_location
+
+    if zoo.entry_name(source) is not None:
+        zoo.load_entry(zoo.entry_name(source))
+    elif not (Path(source) / "saved_model.pb").is_file():
+        try:
+            check_model_location(source)
+        except ModelNotFound:
+            raise ModelNotFound(f"{source} is neither an export version directory, a run directory nor a .keras file "
+                                "(nor zoo:NAME)") from None
+
+
 def bench_serve(source: str | Path, threads: int = 2, repeats: int = 100, throughput_batch: int = 64) -> tuple[str, list[dict]]:
     """SOURCE: an export version directory (its own files are measured) or a run directory /
-    .keras file (exported to a temporary directory in every TFLite mode first)."""
-    source = Path(source)
-    if (source / "saved_model.pb").is_file():
+    .keras file / zoo:NAME (exported to a temporary directory in every TFLite mode first)."""
+    check_served_source(source)
+    if (Path(source) / "saved_model.pb").is_file():
+        source = Path(source)
         return str(source), bench_version_dir(source, threads, repeats, throughput_batch)
     from ganzoo.export.saved_model import export_saved_model
     from ganzoo.export.tflite import TFLITE_MODES
