@@ -14,7 +14,7 @@ import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ganzoo.errors import GanzooError, RecipeError
 
@@ -207,17 +207,38 @@ def validate(recipe: Recipe) -> Recipe:
     value is also checked by the code that takes it (the model's compile), the same function
     checks it here."""
     from ganzoo import losses
-    from ganzoo.data.sources import parse_source
     from ganzoo.models import get_model_class, preset_config
     from ganzoo.models.base import check_noise_seed
 
-    try:
-        preset_config(recipe.model.name, recipe.model.preset)
-    except GanzooError as error:
-        raise RecipeError(f"model.name/model.preset: {error}") from None
+    check_model_and_preset(recipe.model, preset_config)
+    check_values(recipe)
     train = recipe.train
     if train.loss not in losses.ADVERSARIAL_LOSSES:
         raise RecipeError(f"train.loss: unknown loss {train.loss!r}; known: {', '.join(losses.ADVERSARIAL_LOSSES)}")
+    for key, check in (("train.updates", lambda: get_model_class(recipe.model.name).check_updates(train.updates)),
+                       ("train.seed", lambda: check_noise_seed(train.seed))):
+        try:
+            check()
+        except ValueError as error:
+            raise RecipeError(f"{key}: {error}") from None
+    for role in ("generator", "discriminator"):
+        getattr(recipe.optimizer, role).check(f"optimizer.{role}")
+    return recipe
+
+
+def check_model_and_preset(model: ModelSection, preset_config: Callable[[str, str], dict]) -> None:
+    try:
+        preset_config(model.name, model.preset)
+    except GanzooError as error:
+        raise RecipeError(f"model.name/model.preset: {error}") from None
+
+
+def check_values(recipe: Recipe) -> None:
+    """validate's checks that need neither TensorFlow nor the models: the data source, numbers,
+    choices and the evaluation section."""
+    from ganzoo.data.sources import parse_source
+
+    train = recipe.train
     try:
         kind, target = parse_source(recipe.data.source)
     except GanzooError as error:
@@ -228,12 +249,6 @@ def validate(recipe: Recipe) -> Recipe:
         raise RecipeError(f"data.source: {target} is a file, not a folder (a zip of images is zip:FILE)")
     if kind in ("zip", "npz") and not Path(target).is_file():
         raise RecipeError(f"data.source: {target} is a folder, not a {kind} file (a folder of images is folder:DIR)")
-    for key, check in (("train.updates", lambda: get_model_class(recipe.model.name).check_updates(train.updates)),
-                       ("train.seed", lambda: check_noise_seed(train.seed))):
-        try:
-            check()
-        except ValueError as error:
-            raise RecipeError(f"{key}: {error}") from None
     for key in ("steps", "batch_size", "steps_per_epoch", "d_steps", "steps_per_execution"):
         if getattr(train, key) < 1:
             raise RecipeError(f"train.{key} must be at least 1")
@@ -250,10 +265,7 @@ def validate(recipe: Recipe) -> Recipe:
             raise RecipeError(f"logging.{key} must be at least 1")
     if recipe.checkpoint.every_epochs < 1 or recipe.checkpoint.keep < 1:
         raise RecipeError("checkpoint.every_epochs and checkpoint.keep must be at least 1")
-    for role in ("generator", "discriminator"):
-        getattr(recipe.optimizer, role).check(f"optimizer.{role}")
     validate_evaluation(recipe.evaluation)
-    return recipe
 
 
 def check_choice(key: str, value: str, choices: tuple[str, ...]) -> str:
@@ -302,9 +314,14 @@ def read_recipe_file(path: str | Path) -> dict:
 
 
 def check_recipe_keys(path: str | Path, assignments: list[str] | None = None) -> None:
-    """The file's keys and value types with the overrides applied, as load_recipe checks them
-    before the checks that import the models (TensorFlow): the CLI answers a typo at once."""
-    _build(Recipe, apply_overrides(read_recipe_file(path), assignments or []), "")
+    """What load_recipe checks without TensorFlow: the file's keys and value types with the
+    overrides applied, the values check_values checks, and the model and preset among the built-in
+    zoo's (which is all the command line knows). The CLI answers a typo at once."""
+    from ganzoo.registry import builtin_preset_config
+
+    recipe = _build(Recipe, apply_overrides(read_recipe_file(path), assignments or []), "")
+    check_model_and_preset(recipe.model, builtin_preset_config)
+    check_values(recipe)
 
 
 def load_recipe(path: str | Path, assignments: list[str] | None = None) -> Recipe:

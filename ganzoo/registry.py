@@ -38,12 +38,17 @@ def register_model(name: str) -> Callable[[type], type]:
 
 
 def get_model_class(name: str) -> type:
-    try:
-        return _MODELS[name]
-    except KeyError:
-        raise ModelNotFound(
-            f"unknown model {name!r}; known models: {', '.join(sorted(_MODELS))}"
-        ) from None
+    if name not in _MODELS:
+        raise _unknown_model(name, _MODELS)
+    return _MODELS[name]
+
+
+def _unknown_model(name: str, known) -> ModelNotFound:
+    return ModelNotFound(f"unknown model {name!r}; known models: {', '.join(sorted(known))}")
+
+
+def _unknown_preset(name: str, preset: str, presets) -> ModelNotFound:
+    return ModelNotFound(f"model {name!r} has no preset {preset!r}; presets: {', '.join(presets)}")
 
 
 def list_models(pattern: str = "*") -> list[str]:
@@ -58,9 +63,7 @@ def list_presets(name: str) -> list[str]:
 def preset_config(name: str, preset: str) -> dict[str, Any]:
     cls = get_model_class(name)
     if preset not in cls.presets:
-        raise ModelNotFound(
-            f"model {name!r} has no preset {preset!r}; presets: {', '.join(cls.presets)}"
-        )
+        raise _unknown_preset(name, preset, cls.presets)
     return dict(cls.presets[preset])
 
 
@@ -128,3 +131,14 @@ def builtin_catalog() -> list[CatalogEntry]:
             entries.append(CatalogEntry(names[0], _class_attribute(node, "presets") or {}, summary, node.name,
                                         inherited(node, "task") or ""))
     return sorted(entries)
+
+
+def builtin_preset_config(name: str, preset: str) -> dict[str, Any]:
+    """preset_config for the built-in zoo, read from source: the same answers and errors, without
+    TensorFlow."""
+    entry = next((entry for entry in builtin_catalog() if entry.name == name), None)
+    if entry is None:
+        raise _unknown_model(name, [entry.name for entry in builtin_catalog()])
+    if preset not in entry.presets:
+        raise _unknown_preset(name, preset, entry.presets)
+    return dict(entry.presets[preset])

@@ -77,10 +77,10 @@ def test_sample_from_something_that_is_not_a_run(cli, tmp_path):
 def test_help_and_list_answer_without_loading_tensorflow(tmp_path):
     """`ganzoo --help`, `ganzoo list`, `ganzoo data list`, every `ganzoo CMD --help`, an unknown
     `zoo:NAME`, a model path that holds no model or a model of the wrong kind (told from a zoo
-    entry, a run's recipe or a .keras file's config), a missing or malformed recipe file, an unknown
-    --set key, TFLite mode or metric, and a folder that is no run or no export given to resume,
-    verify or bench serve must not import TensorFlow or Keras (their import alone takes seconds):
-    measured in a fresh process."""
+    entry, a run's recipe or a .keras file's config), a missing or malformed recipe file, an
+    unknown recipe key, model, preset or data path, TFLite mode or metric, and a folder that is no
+    run or no export given to resume, verify or bench serve must not import TensorFlow or Keras
+    (their import alone takes seconds): measured in a fresh process."""
     script = """
 import json
 import os
@@ -112,6 +112,9 @@ with zipfile.ZipFile("cyclegan.keras", "w") as archive:
 for args, error in ((["train", "nope.toml"], "recipe file nope.toml does not exist"),
                     (["train", "bad.toml"], "recipe bad.toml is not valid TOML"),
                     (["train", RECIPE, "--set", "train.batchsize=8"], "unknown recipe key 'train.batchsize'"),
+                    (["train", RECIPE, "--set", "model.name=dcgna"], "model.name/model.preset: unknown model 'dcgna'"),
+                    (["train", RECIPE, "--set", "model.preset=mnits"], "model.name/model.preset: model 'dcgan' has no preset 'mnits'"),
+                    (["train", RECIPE, "--set", "data.source=folder:nope"], "data.source: nope does not exist"),
                     (["sample", "runs/latest", "--out", "x.png"], "runs/latest is neither a run directory nor a .keras file"),
                     (["evaluate", "run.keras"], "run.keras is neither a run directory nor a .keras file"),
                     (["translate", ".", sys.executable, "--out", "o"], ". is neither a run directory nor a .keras file"),
