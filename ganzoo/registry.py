@@ -136,9 +136,10 @@ def builtin_catalog() -> list[CatalogEntry]:
 def builtin_preset_config(name: str, preset: str) -> dict[str, Any]:
     """preset_config for the built-in zoo, read from source: the same answers and errors, without
     TensorFlow."""
-    entry = next((entry for entry in builtin_catalog() if entry.name == name), None)
-    if entry is None:
-        raise _unknown_model(name, [entry.name for entry in builtin_catalog()])
+    catalog = {entry.name: entry for entry in builtin_catalog()}
+    if name not in catalog:
+        raise _unknown_model(name, catalog)
+    entry = catalog[name]
     if preset not in entry.presets:
         raise _unknown_preset(name, preset, entry.presets)
     return dict(entry.presets[preset])
