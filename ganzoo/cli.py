@@ -90,11 +90,11 @@ def main(verbose: bool) -> None:
 @main.command("list")
 @one_line_errors(tensorflow=False)
 def list_command() -> None:
-    """Models in the zoo and their presets."""
+    """Models in the zoo: their kind (task), presets and what they are."""
     from ganzoo.registry import builtin_catalog
 
     for entry in builtin_catalog():
-        click.echo(f"{entry.name:14s} presets: {', '.join(entry.presets):34s} {entry.summary}")
+        click.echo(f"{entry.name:14s} {entry.task:17s} presets: {', '.join(entry.presets):34s} {entry.summary}")
 
 
 @main.command()

@@ -24,6 +24,8 @@ def test_list(cli):
     result = cli.invoke(main, ["list"])
     assert result.exit_code == 0
     assert "dcgan" in result.output and "celeba64" in result.output and "vanilla" in result.output
+    kinds = {line.split()[0]: line.split()[1] for line in result.output.splitlines()}
+    assert kinds["srgan"] == "super_resolution" and kinds["cyclegan"] == "translation" and kinds["cgan"] == "generation"
 
 
 def test_train_then_sample_png_and_npz(cli, tiny_recipe, tmp_path):
