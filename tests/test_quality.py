@@ -38,8 +38,12 @@ def test_dcgan_mnist_recipe_learns_digits_of_every_kind(mnist_classifier, tfds_d
     model = train_recipe("dcgan_mnist", DCGAN_STEPS, tfds_dir, tmp_path, monkeypatch)
     verdict = judge(mnist_classifier, model.generate(2000, seed=123))
     print(f"DCGAN samples after {DCGAN_STEPS} steps: {verdict}")
-    assert verdict["confidence"] > 0.8, verdict  # digits, not noise
-    assert verdict["classes"] >= 8, verdict  # not one mode
+    # What the judge says of other images (2026-12-02, AVX2): real test digits 0.985, real digits
+    # blurred with sigma 1.5 px 0.807 (10 classes), an untrained generator 0.23, uniform noise
+    # 0.997 but all one class. This recipe's 1000 steps: 0.82 here, 10 classes; a thin margin
+    # on this CPU, which trains in float32 (bf16 CPUs train in mixed_bfloat16).
+    assert verdict["confidence"] > 0.8, verdict  # digits, not smudges
+    assert verdict["classes"] >= 8, verdict  # not one mode (nor noise)
 
 
 @pytest.mark.slow
