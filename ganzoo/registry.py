@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import functools
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
@@ -109,7 +110,8 @@ def _class_attribute(node: ast.ClassDef, name: str) -> Any:
     return None
 
 
-def builtin_catalog() -> list[CatalogEntry]:
+@functools.cache  # the source does not change while a process runs; a command may ask twice
+def builtin_catalog() -> tuple[CatalogEntry, ...]:
     """Every `@register_model` class in ganzoo/models/, read from source, sorted by name."""
     classes = {}  # every class of the model modules, by name: a registered one inherits from them
     for path in sorted((Path(__file__).parent / "models").glob("*.py")):
@@ -130,7 +132,7 @@ def builtin_catalog() -> list[CatalogEntry]:
             summary = (ast.get_docstring(node) or "").strip().split("\n")[0]
             entries.append(CatalogEntry(names[0], _class_attribute(node, "presets") or {}, summary, node.name,
                                         inherited(node, "task") or ""))
-    return sorted(entries)
+    return tuple(sorted(entries))
 
 
 def builtin_preset_config(name: str, preset: str) -> dict[str, Any]:
