@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ganzoo import zoo
+from ganzoo import kinds, zoo
 from ganzoo.errors import GanzooError
 from ganzoo.files import atomic_write_bytes
 from ganzoo.images import encode_png, write_images
@@ -53,10 +53,10 @@ def sample(source: str | Path, out: str | Path, num: int, seed: int = 0, label: 
     if out.suffix not in (".png", ".npz", ""):  # what any sampling task writes; refused before loading
         raise GanzooError(f"the output must be a .png grid, a .npz file or a folder, got {out.name}")
     model = load_trained_model(source)
-    task = require_task(model, "generation", "style", "volume", what=str(source))
+    task = require_task(model, *kinds.SAMPLE, what=str(source))
     options = {}
     if truncation is not None:
-        require_task(model, "style", what=f"truncation: {source}")
+        require_task(model, *kinds.TRUNCATION, what=f"truncation: {source}")
         options["truncation_psi"] = truncation
     try:
         model.check_labels(label, 1)
@@ -72,7 +72,7 @@ def style_panel(source: str | Path, out: str | Path, kind: str, **options) -> Pa
     if Path(out).suffix != ".png":
         raise GanzooError(f"the output must be a .png file, got {Path(out).name}")
     model = load_trained_model(source)
-    require_task(model, *(("style",) if kind == "mix" else ("style", "volume")), what=str(source))
+    require_task(model, *(kinds.STYLE_MIX if kind == "mix" else kinds.INTERPOLATE), what=str(source))
     try:
         if kind == "mix":
             images, columns = model.style_mix(options["rows"], options["cols"], options["crossover"], options["truncation_psi"])
@@ -96,7 +96,7 @@ def upscale(source: str | Path, images: list[Path], out: str | Path, tile: int =
     from ganzoo.metrics.super_resolution import read_rgb
 
     model = load_trained_model(source)
-    require_task(model, "super_resolution", what=str(source))
+    require_task(model, *kinds.SUPER_RESOLUTION, what=str(source))
     out = Path(out)
     single_file = out.suffix.lower() == ".png"
     if single_file and len(images) > 1:
@@ -119,7 +119,7 @@ def translate(source: str | Path, images: list[Path], out_dir: str | Path, direc
     from ganzoo.metrics.super_resolution import read_rgb
 
     model = load_trained_model(source)
-    require_task(model, "translation", what=str(source))
+    require_task(model, *kinds.TRANSLATE, what=str(source))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -147,7 +147,7 @@ def evaluate_sr(source: str | Path | None, set_dirs: list[Path], scale: int = 4)
     upscalers = {"bicubic": bicubic_upscaler(scale)}
     if source is not None:
         model = load_trained_model(source)
-        require_task(model, "super_resolution", what=str(source))
+        require_task(model, *kinds.SUPER_RESOLUTION, what=str(source))
         upscalers[str(source)] = model.upscale
     results = {}
     for set_dir in set_dirs:

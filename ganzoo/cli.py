@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from ganzoo import kinds
+
 # Arguments answered before TensorFlow loads (seconds), by parameter name: (module, checking function).
 EARLY_CHECKS = {
     "resume_dir": ("ganzoo.training.runs", "check_run_dir"),
@@ -24,12 +26,15 @@ EARLY_CHECKS = {
 }
 
 
-def one_line_errors(command=None, *, tensorflow: bool = True, model: str = "run", tasks: tuple[str, ...] = ()):
+def one_line_errors(command=None, *, tensorflow: bool = True, model: str = "run", tasks: tuple[str, ...] = (),
+                    option_tasks: dict[str, tuple[str, ...]] | None = None):
     """Runs a command body (after TensorFlow is loaded, when it needs it), turning GanzooError
     into a one-line message. `model` names the argument, if any, that locates a trained model;
-    `tasks` are the kinds of model the command takes (the library checks them again)."""
+    `tasks` are the kinds of model the command takes, `option_tasks` those an option takes when
+    it is given (ganzoo/kinds.py; the library checks them again)."""
     if command is None:
-        return functools.partial(one_line_errors, tensorflow=tensorflow, model=model, tasks=tasks)
+        return functools.partial(one_line_errors, tensorflow=tensorflow, model=model, tasks=tasks,
+                                 option_tasks=option_tasks)
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -51,6 +56,9 @@ def one_line_errors(command=None, *, tensorflow: bool = True, model: str = "run"
                 check_model_location(kwargs[model])
             if kwargs.get(model) is not None and tasks:
                 check_model_task(kwargs[model], tasks)
+                for option, option_kinds in (option_tasks or {}).items():
+                    if kwargs.get(option) is not None:
+                        check_model_task(kwargs[model], option_kinds, what=f"{option}: {kwargs[model]}")
             if isinstance(kwargs.get("recipe"), Path):
                 from ganzoo.recipes import check_recipe_keys
 
@@ -66,7 +74,7 @@ def one_line_errors(command=None, *, tensorflow: bool = True, model: str = "run"
     return wrapper
 
 
-def check_model_task(source: str, tasks: tuple[str, ...]) -> None:
+def check_model_task(source: str, tasks: tuple[str, ...], what: str = "") -> None:
     """Refuses a model of another kind than `tasks`, told from its zoo entry, its run's recipe or
     its .keras config; a model that cannot be told that way is left to the library's check."""
     from ganzoo import zoo
@@ -77,7 +85,7 @@ def check_model_task(source: str, tasks: tuple[str, ...]) -> None:
     name = zoo.load_entry(zoo.entry_name(source)).get("model") if zoo.entry_name(source) else model_name_at(source)
     task = next((entry.task for entry in builtin_catalog() if entry.name == name), None)
     if task is not None and task not in tasks:
-        raise WrongTask(str(source), name, task, tasks)
+        raise WrongTask(what or str(source), name, task, tasks)
 
 
 @click.group()
@@ -131,7 +139,7 @@ def train(recipe, assignments, max_steps, out, resume_dir, run_dir) -> None:
 @click.option("--truncation", type=click.FloatRange(0, 1), help="Style models: truncation psi (1 = none, 0 = the average image).")
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="A .png grid, a .npz of uint8 images, or a folder (one PNG per image); any --num streams to the last two.")
-@one_line_errors(model="source", tasks=("generation", "style", "volume"))
+@one_line_errors(model="source", tasks=kinds.SAMPLE, option_tasks={"truncation": kinds.TRUNCATION})
 def sample(source, num, seed, label, truncation, out) -> None:
     """Generate images from SOURCE (a run directory, a .keras file or zoo:NAME)."""
     from ganzoo.actions import sample as sample_images
@@ -158,7 +166,7 @@ def parse_seeds(text: str) -> list[int]:
 @click.option("--crossover", default=3, show_default=True, type=click.IntRange(min=1), help="First layer whose w comes from the column.")
 @click.option("--truncation", default=1.0, show_default=True, type=click.FloatRange(0, 1))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="A .png file.")
-@one_line_errors(tasks=("style",))
+@one_line_errors(tasks=kinds.STYLE_MIX)
 def style_mix(run, rows, cols, crossover, truncation, out) -> None:
     """Style-mixing grid from a stylegan_lite RUN: column images on top, row images on the left."""
     from ganzoo.actions import style_panel
@@ -172,7 +180,7 @@ def style_mix(run, rows, cols, crossover, truncation, out) -> None:
 @click.option("--steps", default=8, show_default=True, type=click.IntRange(min=2), help="Frames per pair of seeds.")
 @click.option("--truncation", default=1.0, show_default=True, type=click.FloatRange(0, 1))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="A .png strip (one row per pair).")
-@one_line_errors(tasks=("style", "volume"))
+@one_line_errors(tasks=kinds.INTERPOLATE)
 def interpolate(run, seeds, steps, truncation, out) -> None:
     """Latent interpolation strip from a stylegan_lite RUN (straight lines in w) or a gan3d RUN (renders)."""
     from ganzoo.actions import style_panel
@@ -253,7 +261,7 @@ def evaluate(run, metric_names, num, extractor, split, data_source, inception_we
 @click.option("--set", "set_dirs", multiple=True, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A benchmark set: DIR/HR/*.png (+ DIR/LR_bicubic_x4/). Repeatable.")
 @click.option("--scale", default=4, show_default=True, type=click.IntRange(min=2))
-@one_line_errors(tasks=("super_resolution",))
+@one_line_errors(tasks=kinds.SUPER_RESOLUTION)
 def evaluate_sr(run, set_dirs, scale) -> None:
     """PSNR/SSIM (Y channel, border shaved) of RUN's super-resolution model beside bicubic upscaling."""
     from ganzoo.actions import evaluate_sr as evaluate_sets
@@ -268,7 +276,7 @@ def evaluate_sr(run, set_dirs, scale) -> None:
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="A .png file (one image) or a directory.")
 @click.option("--tile", default=128, show_default=True, type=click.IntRange(min=8), help="LR tile size (bounds memory).")
-@one_line_errors(tasks=("super_resolution",))
+@one_line_errors(tasks=kinds.SUPER_RESOLUTION)
 def upscale(run, images, out, tile) -> None:
     """Upscale IMAGES (PNG/JPEG, any size) with RUN's super-resolution model, tile by tile."""
     from ganzoo.actions import upscale as upscale_files
@@ -285,7 +293,7 @@ def upscale(run, images, out, tile) -> None:
 @click.option("--tile", default=256, show_default=True, type=click.IntRange(min=4), help="Pixels per tile side (a multiple of 4; bounds memory).")
 @click.option("--size", type=click.IntRange(min=4), metavar="PIXELS",
               help="First resize each image so its shorter side is PIXELS (e.g. 64 for a model trained on 64 px faces).")
-@one_line_errors(tasks=("translation",))
+@one_line_errors(tasks=kinds.TRANSLATE)
 def translate(run, images, direction, out, tile, size) -> None:
     """Translate IMAGES (PNG/JPEG, any size) with RUN's translation model (cyclegan)."""
     from ganzoo.actions import translate as translate_files

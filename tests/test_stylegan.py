@@ -17,7 +17,9 @@ from conftest import REPO
 
 import ganzoo
 from ganzoo import losses
+from ganzoo.actions import sample
 from ganzoo.cli import main
+from ganzoo.errors import WrongTask
 from ganzoo.export.tflite import TFLITE_MODES, run_tflite
 from ganzoo.layers import MinibatchStdDev, ModulatedConv2D
 from ganzoo.layers.diff_augment import color, cutout, diff_augment, translation
@@ -376,3 +378,7 @@ def test_truncation_is_refused_by_models_without_styles(tmp_path):
     model.save(tmp_path / "d.keras")
     result = CliRunner().invoke(main, ["sample", str(tmp_path / "d.keras"), "--truncation", "0.5", "--out", str(tmp_path / "s.png")])
     assert result.exit_code != 0 and "not a style model" in result.output
+    # The CLI answers from the file's config before loading it; the library, from the loaded model.
+    with pytest.raises(WrongTask) as raised:
+        sample(tmp_path / "d.keras", tmp_path / "s.png", 4, truncation=0.5)
+    assert result.output.strip() == f"Error: {raised.value}"
