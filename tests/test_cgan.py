@@ -71,10 +71,8 @@ def test_class_grid_preview_has_one_row_per_class():
 
 
 @pytest.fixture
-def cgan_run(tmp_path_factory, tfds_dir):
-    import os
-
-    os.environ["TFDS_DATA_DIR"] = str(tfds_dir)
+def cgan_run(tmp_path_factory, tfds_dir, monkeypatch):
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tfds_dir))
     root = tmp_path_factory.mktemp("cgan")
     recipe = root / "tiny_cgan.toml"
     recipe.write_text(tiny_recipe_text("tfds:mnist", steps=6, steps_per_epoch=3).replace('name = "dcgan"', 'name = "cgan"'))

@@ -37,14 +37,12 @@ from ganzoo.zoo.publish import (
 @pytest.fixture(scope="module")
 def published(tmp_path_factory, tfds_dir, mnist_metric_classifier_module):
     """A tiny DCGAN run on MNIST published into a private zoo twice: float32 and float16."""
-    import os
-
-    os.environ["TFDS_DATA_DIR"] = str(tfds_dir)
     root = tmp_path_factory.mktemp("zoo")
     recipe_file = root / "tiny.toml"
     from conftest import tiny_recipe_text
 
     recipe_file.write_text(tiny_recipe_text("tfds:mnist", steps=30, steps_per_epoch=10))
+    mnist_metric_classifier_module.setenv("TFDS_DATA_DIR", str(tfds_dir))
     run_dir = train(load_recipe(recipe_file), out=root / "runs", verbose=0)
     readme = root / "README.md"
     readme.write_text(f"# a project\n\n{TABLE_START}\nold\n{TABLE_END}\n\nmore text\n")
@@ -58,13 +56,15 @@ def published(tmp_path_factory, tfds_dir, mnist_metric_classifier_module):
 
 @pytest.fixture(scope="module")
 def mnist_metric_classifier_module(tmp_path_factory, tfds_dir):
-    """The MNIST feature classifier, trained small once into a private cache."""
-    import os
-
+    """The MNIST feature classifier, trained small once into a private cache; yields the module's
+    environment (the cache, MNIST's directory), restored after the module so that no later test
+    file of this worker measures with the small classifier."""
     from ganzoo.metrics.extractors import train_metric_classifier
 
-    os.environ["GANZOO_CACHE"] = str(tmp_path_factory.mktemp("cache"))
-    train_metric_classifier("tfds:mnist", epochs=1, max_examples=2000, data_dir=str(tfds_dir))
+    with pytest.MonkeyPatch.context() as environment:
+        environment.setenv("GANZOO_CACHE", str(tmp_path_factory.mktemp("cache")))
+        train_metric_classifier("tfds:mnist", epochs=1, max_examples=2000, data_dir=str(tfds_dir))
+        yield environment
 
 
 @pytest.fixture
