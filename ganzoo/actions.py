@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from ganzoo import kinds, zoo
-from ganzoo.errors import GanzooError
+from ganzoo.errors import GanzooError, Unconditional
 from ganzoo.files import atomic_write_bytes
 from ganzoo.images import encode_png, write_images
 from ganzoo.tasks import require_task
@@ -58,6 +58,8 @@ def sample(source: str | Path, out: str | Path, num: int, seed: int = 0, label: 
     if truncation is not None:
         require_task(model, *kinds.TRUNCATION, what=f"truncation: {source}")
         options["truncation_psi"] = truncation
+    if label is not None and not model.num_classes:
+        raise Unconditional("label", str(source), model.registry_name)
     try:
         model.check_labels(label, 1)
     except ValueError as error:  # labels out of range, or labels for an unconditional model
@@ -87,7 +89,10 @@ def synthesize(source: str | Path, out_dir: str | Path, per_class: int, seed: in
     """<out_dir>/synthetic.npz: `per_class` images of every class of a conditional model."""
     from ganzoo.data.synthetic import write_synthetic_dataset
 
-    return write_synthetic_dataset(load_trained_model(source), per_class, out_dir, seed)
+    model = load_trained_model(source)
+    if not getattr(model, "num_classes", 0):  # image-to-image models have no classes
+        raise Unconditional("synthesize", str(source), model.registry_name)
+    return write_synthetic_dataset(model, per_class, out_dir, seed)
 
 
 def upscale(source: str | Path, images: list[Path], out: str | Path, tile: int = 128) -> list[Path]:

@@ -27,19 +27,20 @@ EARLY_CHECKS = {
 
 
 def one_line_errors(command=None, *, tensorflow: bool = True, model: str = "run", tasks: tuple[str, ...] = (),
-                    option_tasks: dict[str, tuple[str, ...]] | None = None):
+                    option_tasks: dict[str, tuple[str, ...]] | None = None, labels: tuple[str, str] | None = None):
     """Runs a command body (after TensorFlow is loaded, when it needs it), turning GanzooError
     into a one-line message. `model` names the argument, if any, that locates a trained model;
     `tasks` are the kinds of model the command takes, `option_tasks` those an option takes when
-    it is given (ganzoo/kinds.py; the library checks them again)."""
+    it is given (ganzoo/kinds.py); `labels` = (argument, what asks for them): when that argument
+    is given, the model must be conditional. The library checks all of them again."""
     if command is None:
         return functools.partial(one_line_errors, tensorflow=tensorflow, model=model, tasks=tasks,
-                                 option_tasks=option_tasks)
+                                 option_tasks=option_tasks, labels=labels)
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         from ganzoo import zoo
-        from ganzoo.errors import GanzooError
+        from ganzoo.errors import GanzooError, Unconditional
         from ganzoo.training.runs import check_model_location
 
         try:
@@ -59,6 +60,10 @@ def one_line_errors(command=None, *, tensorflow: bool = True, model: str = "run"
                 for option, option_kinds in (option_tasks or {}).items():
                     if kwargs.get(option) is not None:
                         check_model_task(kwargs[model], option_kinds, what=f"{option}: {kwargs[model]}")
+            if kwargs.get(model) is not None and labels and kwargs.get(labels[0]) is not None:
+                entry = catalog_entry_at(kwargs[model])
+                if entry is not None and not entry.conditional:
+                    raise Unconditional(labels[1], str(kwargs[model]), entry.name)
             if isinstance(kwargs.get("recipe"), Path):
                 from ganzoo.recipes import check_recipe_keys
 
@@ -74,18 +79,25 @@ def one_line_errors(command=None, *, tensorflow: bool = True, model: str = "run"
     return wrapper
 
 
-def check_model_task(source: str, tasks: tuple[str, ...], what: str = "") -> None:
-    """Refuses a model of another kind than `tasks`, told from its zoo entry, its run's recipe or
-    its .keras config; a model that cannot be told that way is left to the library's check."""
+def catalog_entry_at(source: str):
+    """The catalog entry of the model at `source`, told from its zoo entry, its run's recipe or its
+    .keras config without TensorFlow; None when it cannot be told that way (the library's checks
+    on the loaded model then answer)."""
     from ganzoo import zoo
-    from ganzoo.errors import WrongTask
     from ganzoo.registry import builtin_catalog
     from ganzoo.training.runs import model_name_at
 
     name = zoo.load_entry(zoo.entry_name(source)).get("model") if zoo.entry_name(source) else model_name_at(source)
-    task = next((entry.task for entry in builtin_catalog() if entry.name == name), None)
-    if task is not None and task not in tasks:
-        raise WrongTask(what or str(source), name, task, tasks)
+    return next((entry for entry in builtin_catalog() if entry.name == name), None)
+
+
+def check_model_task(source: str, tasks: tuple[str, ...], what: str = "") -> None:
+    """Refuses a model of another kind than `tasks`."""
+    from ganzoo.errors import WrongTask
+
+    entry = catalog_entry_at(source)
+    if entry is not None and entry.task not in tasks:
+        raise WrongTask(what or str(source), entry.name, entry.task, tasks)
 
 
 @click.group()
@@ -139,7 +151,7 @@ def train(recipe, assignments, max_steps, out, resume_dir, run_dir) -> None:
 @click.option("--truncation", type=click.FloatRange(0, 1), help="Style models: truncation psi (1 = none, 0 = the average image).")
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="A .png grid, a .npz of uint8 images, or a folder (one PNG per image); any --num streams to the last two.")
-@one_line_errors(model="source", tasks=kinds.SAMPLE, option_tasks={"truncation": kinds.TRUNCATION})
+@one_line_errors(model="source", tasks=kinds.SAMPLE, option_tasks={"truncation": kinds.TRUNCATION}, labels=("label", "label"))
 def sample(source, num, seed, label, truncation, out) -> None:
     """Generate images from SOURCE (a run directory, a .keras file or zoo:NAME)."""
     from ganzoo.actions import sample as sample_images
@@ -190,10 +202,10 @@ def interpolate(run, seeds, steps, truncation, out) -> None:
 
 @main.command()
 @click.argument("source", metavar="SOURCE")
-@click.option("--per-class", required=True, type=int, help="Images of every class.")
+@click.option("--per-class", required=True, type=click.IntRange(min=1), help="Images of every class.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Directory for synthetic.npz.")
-@one_line_errors(model="source")
+@one_line_errors(model="source", labels=("per_class", "synthesize"))
 def synthesize(source, per_class, seed, out) -> None:
     """Write a labelled synthetic dataset from a conditional model (SOURCE: a run directory, a .keras file or zoo:NAME)."""
     from ganzoo.actions import synthesize as write_synthetic
@@ -586,7 +598,7 @@ def bench_time_to_quality_command(recipes, minutes, every_s, seeds, num, targets
 @click.option("--fraction", default=0.01, show_default=True, type=click.FloatRange(0, 1, min_open=True))
 @click.option("--per-class", default=500, show_default=True, type=click.IntRange(min=1), help="Synthetic images per class.")
 @click.option("--epochs", default=20, show_default=True, type=click.IntRange(min=1), help="Epochs over the real fraction.")
-@one_line_errors(model="source")
+@one_line_errors(model="source", labels=("per_class", "synthesize"))
 def bench_augment_command(source, data_source, fraction, per_class, epochs) -> None:
     """Classifier test accuracy on a small real fraction, without and with synthetic images."""
     from ganzoo.bench.augment import bench_augment

@@ -32,3 +32,11 @@ class WrongTask(GanzooError):
     def __init__(self, what: str, model_name: str, task: str, allowed: tuple[str, ...]):
         kinds = " or ".join(name.replace("_", "-") for name in allowed)
         super().__init__(f"{what} holds a {model_name} ({task} model), not a {kinds} model")
+
+
+class Unconditional(GanzooError):
+    """Labels were asked of a model that has no classes."""
+
+    def __init__(self, what: str, source: str, model_name: str):
+        super().__init__(f"{what}: {source} holds a {model_name}, which is unconditional (no classes): "
+                         "give a conditional model (cgan)")

@@ -90,6 +90,11 @@ class CatalogEntry(NamedTuple):
     class_name: str
     task: str  # the class's `task`, its own or inherited
 
+    @property
+    def conditional(self) -> bool:
+        """Its presets give it classes (`num_classes`, a constructor argument): it takes labels."""
+        return any(preset.get("num_classes") for preset in self.presets.values())
+
 
 def _literal(node: ast.AST) -> Any:
     """ast.literal_eval, plus `dict(key=value, ...)` calls (how presets are written)."""

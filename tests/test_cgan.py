@@ -10,9 +10,11 @@ from click.testing import CliRunner
 from conftest import tiny_recipe_text
 
 import ganzoo
+from ganzoo.actions import sample, synthesize
 from ganzoo.cli import main
 from ganzoo.data import load_images
-from ganzoo.errors import DataError
+from ganzoo.data.synthetic import write_synthetic_dataset
+from ganzoo.errors import DataError, GanzooError, Unconditional
 from ganzoo.recipes import load_recipe
 from ganzoo.training import train
 
@@ -108,7 +110,20 @@ def test_synthesize_writes_a_labelled_dataset_that_tf_data_reads(cgan_run, tmp_p
     unconditional = tmp_path / "d.keras"
     ganzoo.create_model("dcgan", "tiny").save(unconditional)
     result = runner.invoke(main, ["synthesize", str(unconditional), "--per-class", "1", "--out", str(tmp_path / "x")])
-    assert result.exit_code == 1 and "needs a conditional model" in result.output
+    assert result.exit_code == 1 and "d.keras holds a dcgan, which is unconditional" in result.output
+    # The CLI answers from the file's config before loading it; the library, from the loaded model,
+    # before it makes the folder.
+    with pytest.raises(Unconditional) as raised:
+        synthesize(unconditional, tmp_path / "x", 1)
+    assert result.output.strip() == f"Error: {raised.value}" and not (tmp_path / "x").exists()
+    for name in ("dcgan", "srgan"):  # a generator without classes, an image-to-image model
+        with pytest.raises(GanzooError, match="unconditional"):
+            write_synthetic_dataset(ganzoo.create_model(name, "tiny"), 1, tmp_path / "y")
+    assert not (tmp_path / "y").exists()
+    labelled = runner.invoke(main, ["sample", str(unconditional), "--label", "3", "--out", str(tmp_path / "s.png")])
+    with pytest.raises(Unconditional) as raised:
+        sample(unconditional, tmp_path / "s.png", 4, label=3)
+    assert labelled.exit_code == 1 and labelled.output.strip() == f"Error: {raised.value}"
 
 
 def test_bench_augment_prints_both_accuracies(cgan_run):

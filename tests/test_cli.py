@@ -132,7 +132,10 @@ for args, error in ((["train", "nope.toml"], "recipe file nope.toml does not exi
                     (["style-mix", "cyclegan.keras", "--rows", "1", "--cols", "2", "--out", "x.png"],
                      "cyclegan.keras holds a cyclegan (translation model), not a style model"),
                     (["sample", "zoo:dcgan_mnist", "--truncation", "0.5", "--out", "x.png"],
-                     "truncation: zoo:dcgan_mnist holds a dcgan (generation model), not a style model")):
+                     "truncation: zoo:dcgan_mnist holds a dcgan (generation model), not a style model"),
+                    (["sample", "zoo:dcgan_mnist", "--label", "3", "--out", "x.png"],
+                     "label: zoo:dcgan_mnist holds a dcgan, which is unconditional (no classes)"),
+                    (["bench", "augment", "sr_run"], "synthesize: sr_run holds a srgan, which is unconditional")):
     result = runner.invoke(main, args)
     assert result.exit_code == 1 and result.output.startswith("Error: " + error) and len(result.output.splitlines()) == 1, (args, result.output)
 loaded = sorted(m for m in ("tensorflow", "keras", "tensorflow_datasets", "scipy") if m in sys.modules)

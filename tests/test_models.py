@@ -52,8 +52,8 @@ def test_registry_lists_the_zoo():
 
 def test_the_catalog_read_from_source_agrees_with_the_registered_classes():
     """`ganzoo list` and the CLI's early checks (a recipe's model and preset, a model of the wrong
-    kind) read the zoo from source, without TensorFlow: names, presets, summaries, class names and
-    tasks, the inherited ones included."""
+    kind or without classes) read the zoo from source, without TensorFlow: names, presets, summaries,
+    class names and tasks, the inherited ones included."""
     from ganzoo.registry import builtin_catalog, builtin_preset_config, preset_config
 
     catalog = {entry.name: entry for entry in builtin_catalog()}
@@ -62,6 +62,7 @@ def test_the_catalog_read_from_source_agrees_with_the_registered_classes():
         cls = get_model_class(name)
         assert (entry.class_name, entry.task, entry.presets) == (cls.__name__, cls.task, cls.presets), name
         assert entry.summary == cls.__doc__.strip().split("\n")[0], name
+        assert entry.conditional == bool(getattr(ganzoo.create_model(name, "tiny"), "num_classes", 0)), name  # takes labels
         for preset in cls.presets:
             assert builtin_preset_config(name, preset) == preset_config(name, preset)
     for name, preset in (("dcgna", "mnist"), ("dcgan", "mnits")):  # the same one-line errors

@@ -17,13 +17,17 @@ from ganzoo.images import NpzWriter, to_uint8
 SYNTHETIC_FILE = "synthetic.npz"
 
 
-def synthetic_chunks(model, per_class: int, seed: int = 0):
-    """(uint8 images, int32 labels) of `per_class` images of every class, classes in blocks, a
-    latent chunk at a time (the images of `model.generate(N, seed, labels=<the blocks>)`)."""
-    if not model.num_classes:
+def check_synthesis(model, per_class: int) -> None:
+    if not getattr(model, "num_classes", 0):  # image-to-image models have no classes
         raise GanzooError(f"{model.registry_name} is unconditional: synthesize needs a conditional model (cgan)")
     if per_class < 1:
         raise GanzooError(f"images per class must be at least 1, got {per_class}")
+
+
+def synthetic_chunks(model, per_class: int, seed: int = 0):
+    """(uint8 images, int32 labels) of `per_class` images of every class, classes in blocks, a
+    latent chunk at a time (the images of `model.generate(N, seed, labels=<the blocks>)`)."""
+    check_synthesis(model, per_class)
     for start, latents in model.latent_chunks(model.num_classes * per_class, seed):
         labels = ((start + np.arange(len(latents))) // per_class).astype(np.int32)
         yield to_uint8(model.generate(latents, labels=labels)), labels
@@ -36,6 +40,7 @@ def synthesize(model, per_class: int, seed: int = 0) -> tuple[np.ndarray, np.nda
 
 
 def write_synthetic_dataset(model, per_class: int, out_dir: str | Path, seed: int = 0) -> Path:
+    check_synthesis(model, per_class)  # before the folder is made
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / SYNTHETIC_FILE
