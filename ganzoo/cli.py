@@ -256,7 +256,7 @@ def verify_export_command(version_dir, threads) -> None:
 @click.option("--data", "data_source", help="Real data source (default: the run's recipe).")
 @click.option("--inception-weights", type=click.Path(dir_okay=False), help="InceptionV3 ImageNet weights file (.h5).")
 @click.option("--seed", default=0, show_default=True, type=int)
-@one_line_errors
+@one_line_errors(tasks=kinds.EVALUATE)
 def evaluate(run, metric_names, num, extractor, split, data_source, inception_weights, seed) -> None:
     """Measure RUN (a run directory, a .keras file or zoo:NAME); appends to a run directory's metrics.jsonl."""
     from ganzoo.metrics.evaluate import evaluate as evaluate_run

@@ -3,6 +3,7 @@ from the model's catalog entry before TensorFlow loads, the library functions (g
 again from the loaded model. Light: imports nothing."""
 
 SAMPLE = ("generation", "style", "volume")  # sample latents, write images or volumes
+EVALUATE = SAMPLE  # statistics of samples against real data (FID, KID, coverage, ...)
 TRUNCATION = ("style",)  # a tracked average w to truncate towards
 STYLE_MIX = ("style",)
 INTERPOLATE = ("style", "volume")

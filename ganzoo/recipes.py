@@ -212,6 +212,7 @@ def validate(recipe: Recipe) -> Recipe:
 
     check_model_and_preset(recipe.model, preset_config)
     check_values(recipe)
+    check_evaluated_kind(recipe, get_model_class(recipe.model.name).task)
     train = recipe.train
     if train.loss not in losses.ADVERSARIAL_LOSSES:
         raise RecipeError(f"train.loss: unknown loss {train.loss!r}; known: {', '.join(losses.ADVERSARIAL_LOSSES)}")
@@ -268,6 +269,17 @@ def check_values(recipe: Recipe) -> None:
     validate_evaluation(recipe.evaluation)
 
 
+def check_evaluated_kind(recipe: Recipe, task: str) -> None:
+    """A periodic [evaluation] measures samples: models that transform images are measured on
+    benchmarks instead (ganzoo evaluate-sr, ganzoo bench cyclegan, ganzoo zoo publish)."""
+    from ganzoo import kinds
+
+    if recipe.evaluation.every_epochs and task not in kinds.EVALUATE:
+        raise RecipeError(f"evaluation.every_epochs: a {recipe.model.name} ({task} model) is not measured by the "
+                          "statistics of samples; set it to 0 (ganzoo evaluate-sr measures a super-resolution run, "
+                          "ganzoo zoo publish any run)")
+
+
 def check_choice(key: str, value: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise RecipeError(f"{key}: unknown value {value!r}; known: {', '.join(choices)}")
@@ -317,11 +329,12 @@ def check_recipe_keys(path: str | Path, assignments: list[str] | None = None) ->
     """What load_recipe checks without TensorFlow: the file's keys and value types with the
     overrides applied, the values check_values checks, and the model and preset among the built-in
     zoo's (which is all the command line knows). The CLI answers a typo at once."""
-    from ganzoo.registry import builtin_preset_config
+    from ganzoo.registry import builtin_catalog, builtin_preset_config
 
     recipe = _build(Recipe, apply_overrides(read_recipe_file(path), assignments or []), "")
     check_model_and_preset(recipe.model, builtin_preset_config)
     check_values(recipe)
+    check_evaluated_kind(recipe, next(entry.task for entry in builtin_catalog() if entry.name == recipe.model.name))
 
 
 def load_recipe(path: str | Path, assignments: list[str] | None = None) -> Recipe:

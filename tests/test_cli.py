@@ -135,7 +135,10 @@ for args, error in ((["train", "nope.toml"], "recipe file nope.toml does not exi
                      "truncation: zoo:dcgan_mnist holds a dcgan (generation model), not a style model"),
                     (["sample", "zoo:dcgan_mnist", "--label", "3", "--out", "x.png"],
                      "label: zoo:dcgan_mnist holds a dcgan, which is unconditional (no classes)"),
-                    (["bench", "augment", "sr_run"], "synthesize: sr_run holds a srgan, which is unconditional")):
+                    (["bench", "augment", "sr_run"], "synthesize: sr_run holds a srgan, which is unconditional"),
+                    (["evaluate", "sr_run"], "sr_run holds a srgan (super_resolution model), not a generation or style or volume model"),
+                    (["train", RECIPE, "--set", "model.name=cyclegan", "--set", "model.preset=tiny", "--set", "evaluation.every_epochs=1"],
+                     "evaluation.every_epochs: a cyclegan (translation model) is not measured by the statistics of samples")):
     result = runner.invoke(main, args)
     assert result.exit_code == 1 and result.output.startswith("Error: " + error) and len(result.output.splitlines()) == 1, (args, result.output)
 loaded = sorted(m for m in ("tensorflow", "keras", "tensorflow_datasets", "scipy") if m in sys.modules)

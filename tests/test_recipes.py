@@ -74,6 +74,8 @@ def test_defaults_and_types():
         (minimal(optimizer={"generator": {"name": "adamm"}}), "optimizer.generator: unknown optimizer"),
         (minimal(evaluation={"metrics": "fid,fdi"}), "evaluation.metrics: unknown metric"),
         (minimal(evaluation={"keep_best": "loss"}), "evaluation.keep_best"),
+        (minimal(model={"name": "srgan"}, evaluation={"every_epochs": 1}),
+         r"evaluation.every_epochs: a srgan \(super_resolution model\) is not measured by the statistics of samples"),
         (minimal(train={"mixed_precision": "float16"}), "train.mixed_precision: unknown value 'float16'"),
         (minimal(train={"updates": "interleaved"}), "train.updates: DCGAN supports updates=alternating or simultaneous, got 'interleaved'"),
         (minimal(model={"name": "cyclegan"}, train={"updates": "simultaneous"}), "train.updates: CycleGAN supports updates=alternating, got 'simultaneous'"),

@@ -14,6 +14,7 @@ import ganzoo
 from ganzoo import actions
 from ganzoo.cli import main
 from ganzoo.errors import GanzooError, WrongTask
+from ganzoo.metrics.evaluate import evaluate
 from ganzoo.metrics.super_resolution import evaluate_upscaler, load_sr_set
 from ganzoo.recipes import load_recipe
 from ganzoo.training import load_trained_model, train
@@ -152,6 +153,10 @@ def test_tiled_upscaling_equals_the_whole_image_and_the_command_writes_pngs(tmp_
         actions.upscale(dcgan_file, [image], tmp_path / "y.png")
     assert result.exit_code == 1 and result.output == f"Error: {raised.value}\n"
     assert str(raised.value) == f"{dcgan_file} holds a dcgan (generation model), not a super-resolution model"
+    result = CliRunner().invoke(main, ["evaluate", str(model_file), "--num", "100"])  # sample statistics: not for srgan
+    with pytest.raises(WrongTask) as raised:
+        evaluate(model_file, ["fid"], num=100)
+    assert result.exit_code == 1 and result.output == f"Error: {raised.value}\n"
 
 
 def test_bench_sr_trains_both_stages_for_their_budget_and_prints_psnr_beside_bicubic(tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ganzoo import kinds
 from ganzoo.errors import GanzooError
 from ganzoo.recipes import load_recipe
 from ganzoo.training import load_trained_model, runs
@@ -22,17 +23,17 @@ def evaluate(run: str | Path, metrics: list[str], num: int = 10000, extractor: s
     """Evaluates a run directory, a .keras file or zoo:NAME against its recipe's dataset; appends
     the result to the run's metrics.jsonl and refreshes its model card when RUN is a run directory."""
     from ganzoo import zoo
+    from ganzoo.tasks import require_task
 
     run = Path(run) if zoo.entry_name(run) is not None else runs.check_model_location(run)
+    model = load_trained_model(run)
+    task = require_task(model, *kinds.EVALUATE, what=str(run))
     recipe = recipe_of(run)
     source = data_source or (recipe.data.source if recipe else None)
     if source is None:
         raise GanzooError(f"{run.name} has no recipe to read the real data's source from: give the data source")
     data_dir = (recipe.data.data_dir or None) if recipe else None
-    model = load_trained_model(run)
-    from ganzoo.tasks import task_of
-
-    session = task_of(model).metric_session(model, source, num, extractor, split, data_dir, inception_weights)
+    session = task.metric_session(model, source, num, extractor, split, data_dir, inception_weights)
     result = session.measure(model, metrics, seed)
     if run.is_dir():
         runs.append_result(run, result)
