@@ -87,11 +87,10 @@ def style_panel(source: str | Path, out: str | Path, kind: str, **options) -> Pa
 
 def synthesize(source: str | Path, out_dir: str | Path, per_class: int, seed: int = 0) -> Path:
     """<out_dir>/synthetic.npz: `per_class` images of every class of a conditional model."""
-    from ganzoo.data.synthetic import write_synthetic_dataset
+    from ganzoo.data.synthetic import check_synthesis, write_synthetic_dataset
 
     model = load_trained_model(source)
-    if not getattr(model, "num_classes", 0):  # image-to-image models have no classes
-        raise Unconditional("synthesize", str(source), model.registry_name)
+    check_synthesis(model, per_class, str(source))  # naming the source
     return write_synthetic_dataset(model, per_class, out_dir, seed)
 
 

@@ -40,7 +40,7 @@ def one_line_errors(command=None, *, tensorflow: bool = True, model: str = "run"
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         from ganzoo import zoo
-        from ganzoo.errors import GanzooError, Unconditional
+        from ganzoo.errors import GanzooError, Unconditional, WrongTask
         from ganzoo.training.runs import check_model_location
 
         try:
@@ -55,15 +55,16 @@ def one_line_errors(command=None, *, tensorflow: bool = True, model: str = "run"
                     zoo.load_entry(zoo.entry_name(value))
             if kwargs.get(model) is not None and zoo.entry_name(kwargs[model]) is None:
                 check_model_location(kwargs[model])
-            if kwargs.get(model) is not None and tasks:
-                check_model_task(kwargs[model], tasks)
-                for option, option_kinds in (option_tasks or {}).items():
-                    if kwargs.get(option) is not None:
-                        check_model_task(kwargs[model], option_kinds, what=f"{option}: {kwargs[model]}")
-            if kwargs.get(model) is not None and labels and kwargs.get(labels[0]) is not None:
-                entry = catalog_entry_at(kwargs[model])
-                if entry is not None and not entry.conditional:
-                    raise Unconditional(labels[1], str(kwargs[model]), entry.name)
+            entry = catalog_entry_at(kwargs[model]) if kwargs.get(model) is not None and (tasks or labels) else None
+            if entry is not None:  # None: the catalog cannot tell, the library's checks answer
+                source = str(kwargs[model])
+                kind_checks = [(source, tasks)] + [(f"{option}: {source}", option_kinds) for option, option_kinds
+                                                   in (option_tasks or {}).items() if kwargs.get(option) is not None]
+                for what, allowed in kind_checks:
+                    if allowed and entry.task not in allowed:
+                        raise WrongTask(what, entry.name, entry.task, allowed)
+                if labels and kwargs.get(labels[0]) is not None and not entry.conditional:
+                    raise Unconditional(labels[1], source, entry.name)
             if isinstance(kwargs.get("recipe"), Path):
                 from ganzoo.recipes import check_recipe_keys
 
@@ -89,15 +90,6 @@ def catalog_entry_at(source: str):
 
     name = zoo.load_entry(zoo.entry_name(source)).get("model") if zoo.entry_name(source) else model_name_at(source)
     return next((entry for entry in builtin_catalog() if entry.name == name), None)
-
-
-def check_model_task(source: str, tasks: tuple[str, ...], what: str = "") -> None:
-    """Refuses a model of another kind than `tasks`."""
-    from ganzoo.errors import WrongTask
-
-    entry = catalog_entry_at(source)
-    if entry is not None and entry.task not in tasks:
-        raise WrongTask(what or str(source), entry.name, entry.task, tasks)
 
 
 @click.group()

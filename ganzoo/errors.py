@@ -37,6 +37,6 @@ class WrongTask(GanzooError):
 class Unconditional(GanzooError):
     """Labels were asked of a model that has no classes."""
 
-    def __init__(self, what: str, source: str, model_name: str):
-        super().__init__(f"{what}: {source} holds a {model_name}, which is unconditional (no classes): "
-                         "give a conditional model (cgan)")
+    def __init__(self, what: str, source: str | None, model_name: str):
+        model = f"{source} holds a {model_name}, which" if source else f"a {model_name}"
+        super().__init__(f"{what}: {model} is unconditional (no classes): give a conditional model (cgan)")

@@ -7,8 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ganzoo.data import ImageData, load_images
-from ganzoo.data.synthetic import synthesize
-from ganzoo.errors import Unconditional
+from ganzoo.data.synthetic import check_synthesis, synthesize
 from ganzoo.images import to_signed
 from ganzoo.metrics.classifier import accuracy, train_classifier
 
@@ -27,8 +26,7 @@ def bench_augment(run, source: str, data_dir: str | None, fraction: float = 0.01
     from ganzoo.training import load_trained_model
 
     model = load_trained_model(run)
-    if not getattr(model, "num_classes", 0):  # image-to-image models have no classes
-        raise Unconditional("synthesize", str(run), model.registry_name)
+    check_synthesis(model, per_class, str(run))  # before the real data is read
     train = load_images(source, model.image_shape, split="train", data_dir=data_dir)
     test = load_images(source, model.image_shape, split="test", data_dir=data_dir)
     small = real_fraction(train, fraction, seed)

@@ -11,15 +11,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ganzoo.errors import GanzooError
+from ganzoo.errors import GanzooError, Unconditional
 from ganzoo.images import NpzWriter, to_uint8
 
 SYNTHETIC_FILE = "synthetic.npz"
 
 
-def check_synthesis(model, per_class: int) -> None:
+def check_synthesis(model, per_class: int, source: str | None = None) -> None:
+    """A one-line error unless `model` (loaded from `source`, where known) has classes and
+    `per_class` is positive."""
     if not getattr(model, "num_classes", 0):  # image-to-image models have no classes
-        raise GanzooError(f"{model.registry_name} is unconditional: synthesize needs a conditional model (cgan)")
+        raise Unconditional("synthesize", source, model.registry_name)
     if per_class < 1:
         raise GanzooError(f"images per class must be at least 1, got {per_class}")
 
