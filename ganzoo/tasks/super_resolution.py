@@ -40,6 +40,17 @@ def smooth_images(count: int, size: int, channels: int, seed: int) -> np.ndarray
     return tf.image.resize(coarse, (size, size), method="bicubic").numpy().clip(-1, 1)
 
 
+def photo_like_uint8(count: int, height: int, width: int, channels: int, seed: int) -> np.ndarray:
+    """Photo-like (smooth) uint8 images of any size, for verification and warmup requests: what an
+    image model serves. Per-pixel noise is no such image, and full int8 is far from float on it
+    (the zoo's srgan_x4: 18.7 dB on noise, 39.2 dB on Set14 crops, 40.9 dB on these)."""
+    import tensorflow as tf
+
+    coarse_shape = (count, max(2, height // 4), max(2, width // 4), channels)
+    coarse = np.random.default_rng(seed).uniform(0, 255, coarse_shape).astype(np.float32)
+    return np.clip(np.round(tf.image.resize(coarse, (height, width), method="bicubic").numpy()), 0, 255).astype(np.uint8)
+
+
 class SuperResolutionTask(Task):
     name = "super_resolution"
     use = "upscaling images"
@@ -154,10 +165,10 @@ class SuperResolutionTask(Task):
         }
 
     def example_inputs(self, model, count: int = 2, seed: int = 2024) -> dict:
-        """Odd-sized LR images (any size must work) for verification and warmup requests."""
+        """Odd-sized, photo-like LR images (any size must work) for verification and warmup requests."""
         import tensorflow as tf
 
-        image = np.random.default_rng(seed).integers(0, 256, (count, 13, 11, 3), dtype=np.uint8)
+        image = photo_like_uint8(count, 13, 11, 3, seed)
         return {
             "serving_default": {"image": image},
             "upscale": {"image": to_signed(image)},
