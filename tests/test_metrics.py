@@ -251,9 +251,16 @@ def test_bench_time_to_quality_refuses_what_it_cannot_compare(tiny_recipe, tmp_p
     other.write_text(tiny_recipe().read_text().replace("tfds:mnist", "tfds:fashion_mnist"))
     for args, message in (([str(tiny_recipe()), str(other)], "different data"),
                           (["no_such_recipe"], "no recipe 'no_such_recipe'"),
-                          (["stylegan_lite_fashion_mnist", "--reference"], "the keras-io reference is a DCGAN")):
+                          (["stylegan_lite_fashion_mnist", "--reference"], "the keras-io reference is a DCGAN"),
+                          # models that transform images: refused before their data loads (srgan_x4's
+                          # init_generator, runs/latest, is not even looked at)
+                          (["srgan_x4"], "srgan_x4.toml trains a srgan (super_resolution model); time-to-quality"),
+                          (["cyclegan_face2anime"], "cyclegan_face2anime.toml trains a cyclegan (translation model)"),
+                          ([str(tiny_recipe()), "--set", "model.name=srgan", "--set", "model.preset=tiny"],
+                           "trains a srgan (super_resolution model)")):
         result = CliRunner().invoke(main, ["bench", "time-to-quality", *args, "--out", str(tmp_path / "x")])
         assert result.exit_code != 0 and message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "x").exists()  # nothing was left behind
 
 
 def test_inception_extractor_from_a_weights_file(tmp_path):

@@ -100,6 +100,21 @@ def find_recipe(name_or_path: str) -> Path:
     raise GanzooError(f"no recipe {name_or_path!r}; give a .toml file or one of: {known}")
 
 
+def check_sampling_recipe(path: Path, overrides: list[str]) -> None:
+    """FID measures samples: a recipe for a model that transforms images is refused before
+    anything loads or trains (it used to fail on its data or in the first measurement)."""
+    from ganzoo import kinds
+    from ganzoo.recipes import apply_overrides, read_recipe_file
+    from ganzoo.registry import builtin_catalog
+
+    name = apply_overrides(read_recipe_file(path), overrides).get("model", {}).get("name")
+    task = next((entry.task for entry in builtin_catalog() if entry.name == name), None)
+    if task is not None and task not in kinds.EVALUATE:  # an unknown model: load_recipe names it
+        allowed = " or ".join(kinds.EVALUATE)
+        raise GanzooError(f"{path} trains a {name} ({task} model); time-to-quality measures the FID of a {allowed} "
+                          "model's samples (ganzoo bench sr and ganzoo bench cyclegan measure the others)")
+
+
 def train_recipe(recipe, seed: int, session_for, every_s: float, budget_s: float, out: Path, on_point=None) -> list[CurvePoint]:
     from ganzoo.training import train
 
@@ -145,7 +160,10 @@ def bench_time_to_quality(recipes: list[str], minutes: float = 10.0, every_s: fl
     from ganzoo.recipes import load_recipe
     from ganzoo.tasks import task_of
 
-    loaded = [load_recipe(find_recipe(r), [*overrides, "evaluation.every_epochs=0"]) for r in recipes]
+    paths = [find_recipe(r) for r in recipes]
+    for path in paths:
+        check_sampling_recipe(path, list(overrides))
+    loaded = [load_recipe(path, [*overrides, "evaluation.every_epochs=0"]) for path in paths]
     sources = {r.data.source for r in loaded}
     if len(sources) > 1:
         raise GanzooError(f"the recipes train on different data ({', '.join(sorted(sources))}); one protocol needs one dataset")
