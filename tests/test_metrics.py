@@ -212,6 +212,18 @@ def test_bench_quality_prints_its_table(mnist_metric_classifier, tmp_path):
         assert row[3] == "16" and float(row[5]) > 0 and 1 <= int(row[7]) <= 10  # images, FID, classes
 
 
+def test_bench_quality_finds_every_recipe_before_anything_trains(tmp_path):
+    """A model without a recipe, last in the list, is named before the first model (or a metric
+    classifier for a new dataset) trains for minutes."""
+    result = CliRunner().invoke(main, ["bench", "quality", "--models", "dcgan,srgan", "--datasets", "kmnist", "--steps", "2",
+                                       "--out", str(tmp_path / "runs")])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "no recipe srgan_kmnist.toml or srgan_mnist.toml in" in result.output
+    assert not (tmp_path / "runs").exists()
+    result = CliRunner().invoke(main, ["bench", "quality", "--models", "srgan", "--datasets", "mnist", "--out", str(tmp_path)])
+    assert result.exit_code != 0 and "no recipe srgan_mnist.toml in" in result.output
+
+
 def test_bench_time_to_quality_curves_a_recipe_and_the_keras_io_reference(mnist_metric_classifier, tiny_recipe, tmp_path):
     import csv
 

@@ -33,15 +33,21 @@ def bench_quality(models: list[str], datasets: list[str], steps: int, num: int, 
     from ganzoo.recipes import load_recipe
     from ganzoo.training import train
 
+    recipes = {}  # every run's recipe, found before a classifier or a model trains
+    for dataset in datasets:
+        for model in models:
+            path = model_recipe(model, dataset)  # an MNIST recipe trains here with its source swapped
+            if path is None:
+                names = " or ".join(dict.fromkeys((f"{model}_{dataset}.toml", f"{model}_mnist.toml")))
+                raise GanzooError(f"no recipe {names} in {recipes_dir()}")
+            recipes[model, dataset] = path
     rows = []
     for dataset in datasets:
         source = f"tfds:{dataset}"
         if not classifier_path(source).is_file():
             train_metric_classifier(source)  # once per dataset; cached for every later run
         for model in models:
-            path = model_recipe(model, dataset)  # an MNIST recipe trains here with its source swapped
-            if path is None:
-                raise GanzooError(f"no recipe {model}_{dataset}.toml or {model}_mnist.toml in {recipes_dir()}")
+            path = recipes[model, dataset]
             overrides = [f"data.source={source}", f"train.batch_size={batch}", f'name="{model}_{dataset}_bench"',
                          "evaluation.every_epochs=0"]  # measured once, at the end
             if preset:
