@@ -86,10 +86,10 @@ class GAN(keras.Model):
     # How a step orders the D and G updates (UPDATE_SCHEMES); models with their own train_step
     # support "alternating" only.
     update_schemes: tuple[str, ...] = ("alternating",)
-    # Whether jit_compile = "auto" may pick XLA on a CPU. XLA:CPU runs convolutions inside tf.cond
-    # branches some 80x slower than outside (benchmarks/RESULTS.md); a model whose step holds
-    # such branches (stylegan_lite's lazy regularizers) trains faster in TensorFlow's graph there.
-    xla_on_cpu: bool = True
+    # Why jit_compile = "auto" must not pick XLA on a CPU for this model ("": it may). XLA:CPU runs
+    # convolutions inside tf.cond branches some 80x slower than outside (stylegan_lite's lazy
+    # regularizers), and gan3d's step ~40x slower than TensorFlow's graph (benchmarks/RESULTS.md).
+    xla_slow_on_cpu: str = ""
 
     def __init__(self, ema_decay: float = 0.0, **kwargs):
         super().__init__(**kwargs)

@@ -167,7 +167,7 @@ class StyleGANLite(LatentGAN):
     update_schemes = ("alternating",)  # its own train_step
     # Its lazy R1 / path-length steps are tf.cond branches full of convolutions, and without them
     # (r1_schedule / pl_schedule "sub_batch") XLA:CPU still trains 0.63x as fast as the graph with oneDNN.
-    xla_on_cpu = False
+    xla_slow_on_cpu = "XLA:CPU runs this model's conditional (lazy-regularizer) steps slowly"
     presets = {
         "tiny": dict(latent_dim=16, w_dim=16, mapping_layers=2, image_shape=(16, 16, 1), channels=(32, 16, 16),
                      r1_gamma=1.0, ema_decay=0.99),

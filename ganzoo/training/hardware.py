@@ -60,10 +60,10 @@ def detect_hardware(strategy: tf.distribute.Strategy | None = None) -> Hardware:
     return Hardware(accelerator, onednn_enabled(), cpu_has_bf16())
 
 
-def jit_compile_decision(setting: bool | str, hardware: Hardware, xla_on_cpu: bool = True) -> tuple[bool, str]:
+def jit_compile_decision(setting: bool | str, hardware: Hardware, xla_slow_on_cpu: str = "") -> tuple[bool, str]:
     """Whether to train under XLA, and why in a few words (for run headers and model cards).
     true / false as written; "auto": XLA on GPUs and TPUs, and on CPUs that do not run oneDNN
-    unless the model says XLA does not pay on a CPU (`GAN.xla_on_cpu`)."""
+    unless the model says why XLA does not pay on a CPU (`GAN.xla_slow_on_cpu`)."""
     if setting != "auto":
         return bool(setting), f"jit_compile = {str(bool(setting)).lower()}"
     where = hardware.describe()
@@ -71,8 +71,8 @@ def jit_compile_decision(setting: bool | str, hardware: Hardware, xla_on_cpu: bo
         return True, f"auto: XLA on a {where}"
     if hardware.onednn:
         return False, "auto: on a CPU running oneDNN the graph beats XLA"
-    if not xla_on_cpu:
-        return False, "auto: XLA:CPU runs this model's conditional (lazy-regularizer) steps slowly"
+    if xla_slow_on_cpu:
+        return False, f"auto: {xla_slow_on_cpu}"
     return True, f"auto: XLA on this {where}"
 
 

@@ -69,7 +69,7 @@ class ExecutionSettings:
 
 def execution_settings(recipe: Recipe, strategy: tf.distribute.Strategy) -> ExecutionSettings:
     hardware = detect_hardware(strategy)
-    jit_compile, why = jit_compile_decision(recipe.train.jit_compile, hardware, get_model_class(recipe.model.name).xla_on_cpu)
+    jit_compile, why = jit_compile_decision(recipe.train.jit_compile, hardware, get_model_class(recipe.model.name).xla_slow_on_cpu)
     precision, precision_why = precision_decision(recipe.train.mixed_precision, hardware)
     steps_per_execution = recipe.train.steps_per_execution
     replicas = strategy.num_replicas_in_sync
