@@ -261,6 +261,14 @@ def test_every_shipped_entry_loads_with_its_hash_and_card(name, monkeypatch):
     assert entry["headline"] == get_task(entry["task"]).headline(entry["metrics"])
 
 
+def test_each_kind_of_data_source_gets_its_licence():
+    from ganzoo.zoo.publish import data_licence
+
+    assert "CC BY-SA" in data_licence("tfds:mnist")
+    assert "procedural, made by ganzoo" in data_licence("shapes:4000")  # no third party's terms
+    assert data_licence("folder:/photos") == "the data's own terms (a local copy)"
+
+
 def test_headline_percentages_never_round_up_to_a_whole_hundred():
     from ganzoo.tasks.base import percent
 

@@ -49,6 +49,8 @@ def data_licence(source: str) -> str:
         return get_dataset(target).licence
     if kind == "tfds":
         return TFDS_LICENCES.get(target.split("/")[0], "see the dataset's page in tensorflow-datasets")
+    if kind == "shapes":
+        return "procedural, made by ganzoo (ganzoo/data/voxels.py; Apache-2.0)"
     return "the data's own terms (a local copy)"
 
 
