@@ -269,6 +269,13 @@ def test_each_kind_of_data_source_gets_its_licence():
     assert data_licence("folder:/photos") == "the data's own terms (a local copy)"
 
 
+def test_headlines_count_one_class_in_the_singular():
+    metrics = {"fid": 3.0, "coverage_classes": 1.0, "fid_real_vs_real": 2.0}
+    assert get_task("generation").headline(metrics) == "FID 3.00, 1 class"
+    assert get_task("volume").headline(metrics) == "FD 3.00 (real vs real 2.00), 1 class"
+    assert get_task("generation").headline({**metrics, "coverage_classes": 10.0}) == "FID 3.00, 10 classes"
+
+
 def test_headline_percentages_never_round_up_to_a_whole_hundred():
     from ganzoo.tasks.base import percent
 

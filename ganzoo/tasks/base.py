@@ -139,6 +139,11 @@ def percent(fraction: float) -> str:
     return f"{round(tenths) // 10}%" if tenths % 10 == 0 else f"{math.floor(tenths) / 10:.1f}%"
 
 
+def classes(count: float) -> str:
+    """A class count as headlines show it: "1 class", "10 classes"."""
+    return f"{int(count)} class" + ("" if int(count) == 1 else "es")
+
+
 def resized(array: np.ndarray, batch: int) -> np.ndarray:
     """`array` repeated (or cut) along its first axis to `batch` items."""
     return np.resize(array, (batch, *np.shape(array)[1:])).astype(np.asarray(array).dtype)

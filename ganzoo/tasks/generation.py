@@ -27,7 +27,14 @@ from ganzoo.export.signatures import (
     encode_pngs,
 )
 from ganzoo.images import to_signed, to_uint8, to_uint8_tensor
-from ganzoo.tasks.base import Task, TFLiteNetwork, TrainingData, percent, resized
+from ganzoo.tasks.base import (
+    Task,
+    TFLiteNetwork,
+    TrainingData,
+    classes,
+    percent,
+    resized,
+)
 
 CALIBRATION_SAMPLES = 200  # int8 calibration draws, from the model's own latent prior
 EXAMPLE_SEED = 2024
@@ -81,7 +88,7 @@ class GenerationTask(Task):
         return write_image_stream(out, model.iter_generate(num, seed=seed, labels=labels, **options), num, model.image_shape)
 
     def headline(self, metrics: dict) -> str:
-        text = f"FID {metrics['fid']:.2f}, {int(metrics['coverage_classes'])} classes"
+        text = f"FID {metrics['fid']:.2f}, {classes(metrics['coverage_classes'])}"
         return text + (f", label recognised {percent(metrics['label_accuracy'])}" if "label_accuracy" in metrics else "")
 
     def bench_dataset(self, model, batch: int):

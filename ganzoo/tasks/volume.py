@@ -19,7 +19,7 @@ import numpy as np
 from ganzoo.errors import GanzooError
 from ganzoo.export.gates import Gate, compare_occupancy
 from ganzoo.export.signatures import checked, checked_count, checked_latent
-from ganzoo.tasks.base import Task, TFLiteNetwork, TrainingData
+from ganzoo.tasks.base import Task, TFLiteNetwork, TrainingData, classes
 
 CALIBRATION_SAMPLES = 100
 EXAMPLE_SEED = 2024
@@ -87,7 +87,7 @@ class VolumeTask(Task):
     def headline(self, metrics: dict) -> str:
         floor = metrics.get("fid_real_vs_real")
         return f"FD {metrics['fid']:.2f}" + (f" (real vs real {floor:.2f})" if floor is not None else "") + \
-            f", {int(metrics['coverage_classes'])} classes"
+            f", {classes(metrics['coverage_classes'])}"
 
     def bench_dataset(self, model, batch: int):
         from ganzoo.data import training_dataset
