@@ -87,11 +87,9 @@ def style_panel(source: str | Path, out: str | Path, kind: str, **options) -> Pa
 
 def synthesize(source: str | Path, out_dir: str | Path, per_class: int, seed: int = 0) -> Path:
     """<out_dir>/synthetic.npz: `per_class` images of every class of a conditional model."""
-    from ganzoo.data.synthetic import check_synthesis, write_synthetic_dataset
+    from ganzoo.data.synthetic import write_synthetic_dataset
 
-    model = load_trained_model(source)
-    check_synthesis(model, per_class, str(source))  # naming the source
-    return write_synthetic_dataset(model, per_class, out_dir, seed)
+    return write_synthetic_dataset(load_trained_model(source), per_class, out_dir, seed, source=str(source))
 
 
 def upscale(source: str | Path, images: list[Path], out: str | Path, tile: int = 128) -> list[Path]:

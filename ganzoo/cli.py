@@ -85,11 +85,10 @@ def catalog_entry_at(source: str):
     .keras config without TensorFlow; None when it cannot be told that way (the library's checks
     on the loaded model then answer)."""
     from ganzoo import zoo
-    from ganzoo.registry import builtin_catalog
+    from ganzoo.registry import builtin_entry
     from ganzoo.training.runs import model_name_at
 
-    name = zoo.load_entry(zoo.entry_name(source)).get("model") if zoo.entry_name(source) else model_name_at(source)
-    return next((entry for entry in builtin_catalog() if entry.name == name), None)
+    return builtin_entry(zoo.load_entry(zoo.entry_name(source)).get("model") if zoo.entry_name(source) else model_name_at(source))
 
 
 @click.group()

@@ -329,12 +329,12 @@ def check_recipe_keys(path: str | Path, assignments: list[str] | None = None) ->
     """What load_recipe checks without TensorFlow: the file's keys and value types with the
     overrides applied, the values check_values checks, and the model and preset among the built-in
     zoo's (which is all the command line knows). The CLI answers a typo at once."""
-    from ganzoo.registry import builtin_catalog, builtin_preset_config
+    from ganzoo.registry import builtin_entry, builtin_preset_config
 
     recipe = _build(Recipe, apply_overrides(read_recipe_file(path), assignments or []), "")
     check_model_and_preset(recipe.model, builtin_preset_config)
     check_values(recipe)
-    check_evaluated_kind(recipe, next(entry.task for entry in builtin_catalog() if entry.name == recipe.model.name))
+    check_evaluated_kind(recipe, builtin_entry(recipe.model.name).task)  # a known name: checked just above
 
 
 def load_recipe(path: str | Path, assignments: list[str] | None = None) -> Recipe:

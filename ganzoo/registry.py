@@ -140,6 +140,11 @@ def builtin_catalog() -> tuple[CatalogEntry, ...]:
     return tuple(sorted(entries))
 
 
+def builtin_entry(name: str | None) -> CatalogEntry | None:
+    """The built-in catalog's entry of model `name`; None for an unknown name."""
+    return next((entry for entry in builtin_catalog() if entry.name == name), None)
+
+
 def builtin_preset_config(name: str, preset: str) -> dict[str, Any]:
     """preset_config for the built-in zoo, read from source: the same answers and errors, without
     TensorFlow."""

@@ -105,13 +105,13 @@ def check_sampling_recipe(path: Path, overrides: list[str]) -> None:
     anything loads or trains (it used to fail on its data or in the first measurement)."""
     from ganzoo import kinds
     from ganzoo.recipes import apply_overrides, read_recipe_file
-    from ganzoo.registry import builtin_catalog
+    from ganzoo.registry import builtin_entry
 
     name = apply_overrides(read_recipe_file(path), overrides).get("model", {}).get("name")
-    task = next((entry.task for entry in builtin_catalog() if entry.name == name), None)
-    if task is not None and task not in kinds.EVALUATE:  # an unknown model: load_recipe names it
+    entry = builtin_entry(name)
+    if entry is not None and entry.task not in kinds.EVALUATE:  # an unknown model: load_recipe names it
         allowed = " or ".join(kinds.EVALUATE)
-        raise GanzooError(f"{path} trains a {name} ({task} model); time-to-quality measures the FID of a {allowed} "
+        raise GanzooError(f"{path} trains a {name} ({entry.task} model); time-to-quality measures the FID of a {allowed} "
                           "model's samples (ganzoo bench sr and ganzoo bench cyclegan measure the others)")
 
 

@@ -41,8 +41,8 @@ def synthesize(model, per_class: int, seed: int = 0) -> tuple[np.ndarray, np.nda
     return np.concatenate(images), np.concatenate(labels)
 
 
-def write_synthetic_dataset(model, per_class: int, out_dir: str | Path, seed: int = 0) -> Path:
-    check_synthesis(model, per_class)  # before the folder is made
+def write_synthetic_dataset(model, per_class: int, out_dir: str | Path, seed: int = 0, source: str | None = None) -> Path:
+    check_synthesis(model, per_class, source)  # before the folder is made
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / SYNTHETIC_FILE
