@@ -117,6 +117,27 @@ def test_adaptive_discriminator_update_skips_d_when_it_is_accurate_enough():
         ganzoo.create_model("gan3d", "tiny", adaptive_d_threshold=1.5)
 
 
+def test_minibatch_std_lets_the_discriminator_see_a_collapsed_batch():
+    """With minibatch_std_group, D's logit for a shape depends on the other shapes of its group (a
+    batch of one repeated shape scores differently from the same shape among others); without,
+    it does not."""
+    shapes = procedural_shapes(4, 8).volumes.astype("float32")
+    collapsed = np.repeat(shapes[:1], 4, axis=0)
+    for group, sees_variety in ((0, False), (4, True)):
+        keras.utils.set_random_seed(0)
+        # Unit-scale weights make the std feature's share of the logit large (at 0.02 it is ~1e-4).
+        model = ganzoo.create_model("gan3d", "tiny", minibatch_std_group=group, init_std=1.0)
+        d = model.discriminator
+        varied_logit = d(shapes, training=False).numpy()[0, 0]
+        collapsed_logit = d(collapsed, training=False).numpy()[0, 0]
+        difference = abs(varied_logit - collapsed_logit)
+        assert (difference > 1e-3 * abs(varied_logit) + 0.1) == sees_variety, (group, varied_logit, collapsed_logit)
+        assert ("mbstd" in [layer.name for layer in d.layers]) == sees_variety
+    assert model.get_config()["minibatch_std_group"] == 4
+    with pytest.raises(ValueError, match="minibatch_std_group"):
+        ganzoo.create_model("gan3d", "tiny", minibatch_std_group=-1)
+
+
 def test_presets_build_the_papers_shapes():
     paper = ganzoo.models.preset_config("gan3d", "64")
     assert paper["latent_dim"] == 200 and paper["volume_size"] == 64 and paper["adaptive_d_threshold"] == 0.8

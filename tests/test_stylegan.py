@@ -59,15 +59,17 @@ def test_modulated_conv_equals_per_sample_weights_and_demodulation_keeps_unit_sc
     assert not 0.8 < np.std(plain([x * 10, ws]).numpy()) < 1.2  # what demodulation fixes
 
 
-def test_minibatch_std_against_numpy():
-    x = np.random.default_rng(0).normal(size=(8, 4, 4, 3)).astype("float32")
+@pytest.mark.parametrize("sample_shape", [(4, 4, 3), (2, 3, 4, 3)], ids=["images", "volumes"])
+def test_minibatch_std_against_numpy(sample_shape):
+    x = np.random.default_rng(0).normal(size=(8,) + sample_shape).astype("float32")
     out = MinibatchStdDev(4)(x).numpy()
+    assert out.shape == x.shape[:-1] + (4,)
     np.testing.assert_array_equal(out[..., :3], x)
     for start in (0, 4):  # groups of 4 consecutive images share one value
         expected = np.mean(np.sqrt(np.var(x[start : start + 4], axis=0) + 1e-8))
         np.testing.assert_allclose(out[start : start + 4, ..., 3], expected, rtol=1e-5)
     odd = MinibatchStdDev(4)(x[:6]).numpy()  # gcd(6, 4) = 2: groups of two
-    np.testing.assert_allclose(odd[0, 0, 0, 3], np.mean(np.sqrt(np.var(x[:2], axis=0) + 1e-8)), rtol=1e-5)
+    np.testing.assert_allclose(odd[0, ..., 3], np.mean(np.sqrt(np.var(x[:2], axis=0) + 1e-8)), rtol=1e-5)
 
 
 def test_diff_augment_pieces():

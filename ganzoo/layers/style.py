@@ -206,26 +206,29 @@ class NormalizeLatent(keras.layers.Layer):
 @keras.saving.register_keras_serializable(package="ganzoo")
 class MinibatchStdDev(keras.layers.Layer):
     """Appends the mean standard deviation of the features over groups of `group_size`
-    consecutive images (Karras et al. 2018) as one more channel, so the discriminator sees the
-    batch's variety. A static batch that the group size does not divide uses gcd(batch, group_size);
-    a dynamic batch must be a multiple of it (training batches drop their remainder)."""
+    consecutive samples (Karras et al. 2018) as one more channel, so the discriminator sees the
+    batch's variety. Works on channels-last features of any rank (images [B, H, W, C], volumes
+    [B, D, H, W, C]). A static batch that the group size does not divide uses
+    gcd(batch, group_size); a dynamic batch must be a multiple of it (training batches drop their
+    remainder)."""
 
     def __init__(self, group_size: int = 4, **kwargs):
         super().__init__(**kwargs)
         self.group_size = int(group_size)
 
     def call(self, x):
-        height, width, channels = x.shape[1], x.shape[2], x.shape[3]
+        sample_shape = tuple(x.shape[1:])  # spatial dims + channels, static
+        spatial = sample_shape[:-1]
         # A Python group size keeps every shape static: XLA cannot compile the second-order
         # gradient (R1) of a reshape whose size is computed at run time.
         group = math.gcd(x.shape[0], self.group_size) if x.shape[0] is not None else self.group_size
-        grouped = ops.reshape(x, (-1, group, height, width, channels))
+        grouped = ops.reshape(x, (-1, group) + sample_shape)
         std = ops.sqrt(ops.var(grouped, axis=1) + 1e-8)  # over the members of each group
-        per_group = ops.mean(std, axis=(1, 2, 3), keepdims=True)  # [batch / group, 1, 1, 1]
+        per_group = ops.mean(std, axis=tuple(range(1, len(sample_shape) + 1)), keepdims=True)  # [B / group, 1, ...]
         # Broadcast by multiplying with ones, not tile/repeat: a tile's gradient reads its
         # multiples at run time, which XLA cannot compile inside the lazy-R1 branch.
-        feature = per_group[:, None] * ops.ones((1, group, height, width, 1), per_group.dtype)
-        return ops.concatenate([x, ops.cast(ops.reshape(feature, (-1, height, width, 1)), x.dtype)], axis=-1)
+        feature = per_group[:, None] * ops.ones((1, group) + spatial + (1,), per_group.dtype)
+        return ops.concatenate([x, ops.cast(ops.reshape(feature, (-1,) + spatial + (1,)), x.dtype)], axis=-1)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (input_shape[-1] + 1,)

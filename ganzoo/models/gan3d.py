@@ -2,7 +2,7 @@
 
 Generator: latent -> Dense to a (s, s, s, f0) grid -> stride-2 transposed 3D convolutions with
 batch norm and ReLU -> sigmoid occupancy [batch, D, H, W, 1] in [0, 1]. Discriminator: stride-2
-3D convolutions with LeakyReLU(0.2) (batch norm after the first) -> one logit.
+3D convolutions with LeakyReLU(0.2) (batch norm after the first) -> optionally the minibatch standard deviation -> one logit.
 
 The paper's adaptive discriminator update: the D step is skipped while D's accuracy on the
 batch (real logits > 0, fake logits < 0, over the global batch) is above a threshold (0.8),
@@ -19,6 +19,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from ganzoo import losses
+from ganzoo.layers import MinibatchStdDev
 from ganzoo.models.base import LatentGAN
 from ganzoo.models.dcgan import initializers
 from ganzoo.registry import register_model
@@ -44,7 +45,7 @@ def build_gan3d_generator(latent_dim: int, volume_size: int, filters, init_std: 
     return keras.Model(latents, occupancy, name="generator")
 
 
-def build_gan3d_discriminator(volume_size: int, filters, init_std: float = 0.02) -> keras.Model:
+def build_gan3d_discriminator(volume_size: int, filters, init_std: float = 0.02, minibatch_std_group: int = 0) -> keras.Model:
     kernel_init, bn_init = initializers(init_std)
     volumes = keras.Input((volume_size,) * 3 + (1,), name="volume")
     x = volumes
@@ -53,6 +54,8 @@ def build_gan3d_discriminator(volume_size: int, filters, init_std: float = 0.02)
         if i:
             x = layers.BatchNormalization(synchronized=True, name=f"down{i}_bn", **bn_init)(x)
         x = layers.LeakyReLU(0.2, name=f"down{i}_lrelu")(x)
+    if minibatch_std_group:
+        x = MinibatchStdDev(minibatch_std_group, name="mbstd")(x)
     x = layers.Flatten(name="flatten")(x)
     logits = layers.Dense(1, dtype="float32", name="logit", **kernel_init)(x)
     return keras.Model(volumes, logits, name="discriminator")
@@ -66,7 +69,9 @@ class GAN3D(LatentGAN):
     latent 200, 512-256-128-64 filters, for GPUs). Train with `compile()` + `fit(volumes)` on
     batches of occupancy in [0, 1]; sample with `generate(n, seed=...)`; recipe:
     `recipes/gan3d_shapes32.toml`. `adaptive_d_threshold` (0.8 in the paper; 0 = off) skips the
-    discriminator step while its batch accuracy is above it.
+    discriminator step while its batch accuracy is above it. `minibatch_std_group` (0 = off, as
+    in the paper) gives D the features' standard deviation over groups of that many shapes
+    (Karras et al. 2018), so a generator collapsing to one shape is told apart.
     """
 
     task = "volume"
@@ -88,6 +93,7 @@ class GAN3D(LatentGAN):
         g_filters=(512, 256, 128, 64),
         d_filters=(64, 128, 256, 512),
         adaptive_d_threshold: float = 0.0,
+        minibatch_std_group: int = 0,
         init_std: float = 0.02,
         **kwargs,
     ):
@@ -99,9 +105,14 @@ class GAN3D(LatentGAN):
         self.g_filters = tuple(int(f) for f in g_filters)
         self.d_filters = tuple(int(f) for f in d_filters)
         self.adaptive_d_threshold = float(adaptive_d_threshold)
+        if minibatch_std_group < 0:
+            raise ValueError(f"minibatch_std_group must be >= 0 (0: off), got {minibatch_std_group}")
+        self.minibatch_std_group = int(minibatch_std_group)
         self.init_std = float(init_std)
         self.generator = build_gan3d_generator(self.latent_dim, self.volume_size, self.g_filters, self.init_std)
-        self.discriminator = build_gan3d_discriminator(self.volume_size, self.d_filters, self.init_std)
+        self.discriminator = build_gan3d_discriminator(
+            self.volume_size, self.d_filters, self.init_std, self.minibatch_std_group
+        )
         self.d_accuracy_tracker = keras.metrics.Mean(name="d_accuracy")
         self.d_updated_tracker = keras.metrics.Mean(name="d_updated")  # the share of steps that updated D
         self.finish_init()
