@@ -295,7 +295,7 @@ def shipped_with_task(task: str) -> str | None:
 
 
 def test_every_kind_of_command_takes_a_shipped_zoo_name(tmp_path, monkeypatch):
-    """upscale, style-mix and translate with the shipped models (sample and export: above)."""
+    """upscale, style-mix, translate and sample meshes with the shipped models (images and export: above)."""
     import tensorflow as tf
 
     monkeypatch.delenv("GANZOO_ZOO_DIR", raising=False)
@@ -307,6 +307,7 @@ def test_every_kind_of_command_takes_a_shipped_zoo_name(tmp_path, monkeypatch):
         "style": (["style-mix", None, "--rows", "1,2", "--cols", "3,4,5", "--out", str(tmp_path / "mix.png")], "mix.png", None),
         "translation": (["translate", None, str(photo), "--size", "64", "--out", str(tmp_path / "tr")], "tr/photo_a2b.png",
                         (64, 77, 3)),
+        "volume": (["sample", None, "--num", "2", "--out", str(tmp_path / "shapes")], "shapes/samples.png", None),
     }
     ran = []
     for task, (args, written, shape) in commands.items():
@@ -319,6 +320,8 @@ def test_every_kind_of_command_takes_a_shipped_zoo_name(tmp_path, monkeypatch):
         image = tf.io.decode_png((tmp_path / written).read_bytes()).numpy()
         assert shape is None or image.shape == shape, (name, image.shape)
         ran.append(task)
+    assert sorted(p.name for p in (tmp_path / "shapes").glob("shape_*")) == [
+        f"shape_{i:06d}.{suffix}" for i in range(2) for suffix in ("glb", "obj")]
     assert set(ran) == set(commands)  # the shipped zoo has a model of each kind
 
 
