@@ -2,7 +2,8 @@
 
 Generator: latent -> Dense to a (s, s, s, f0) grid -> stride-2 transposed 3D convolutions with
 batch norm and ReLU -> sigmoid occupancy [batch, D, H, W, 1] in [0, 1]. Discriminator: stride-2
-3D convolutions with LeakyReLU(0.2) (batch norm after the first) -> optionally the minibatch standard deviation -> one logit.
+3D convolutions with LeakyReLU(0.2) (batch norm after the first) -> optionally the minibatch
+standard deviation -> one logit.
 
 The paper's adaptive discriminator update: the D step is skipped while D's accuracy on the
 batch (real logits > 0, fake logits < 0, over the global batch) is above a threshold (0.8),
