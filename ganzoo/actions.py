@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from ganzoo import kinds, zoo
-from ganzoo.errors import GanzooError, Unconditional
+from ganzoo.errors import GanzooError, NotAClass, Unconditional
 from ganzoo.files import atomic_write_bytes
 from ganzoo.images import encode_png, write_images
 from ganzoo.tasks import require_task
@@ -60,10 +60,8 @@ def sample(source: str | Path, out: str | Path, num: int, seed: int = 0, label: 
         options["truncation_psi"] = truncation
     if label is not None and not model.num_classes:
         raise Unconditional("label", str(source), model.registry_name)
-    try:
-        model.check_labels(label, 1)
-    except ValueError as error:  # labels out of range, or labels for an unconditional model
-        raise GanzooError(f"label: {error}") from None
+    if label is not None and not 0 <= label < model.num_classes:
+        raise NotAClass("label", str(source), label, model.num_classes)
     return task.write_samples(model, out, num, seed, label, **options)
 
 

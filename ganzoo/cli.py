@@ -27,15 +27,17 @@ EARLY_CHECKS = {
 
 
 def one_line_errors(command=None, *, tensorflow: bool = True, model: str = "run", tasks: tuple[str, ...] = (),
-                    option_tasks: dict[str, tuple[str, ...]] | None = None, labels: tuple[str, str] | None = None):
+                    option_tasks: dict[str, tuple[str, ...]] | None = None, labels: tuple[str, str] | None = None,
+                    class_label: str | None = None):
     """Runs a command body (after TensorFlow is loaded, when it needs it), turning GanzooError
     into a one-line message. `model` names the argument, if any, that locates a trained model;
     `tasks` are the kinds of model the command takes, `option_tasks` those an option takes when
     it is given (ganzoo/kinds.py); `labels` = (argument, what asks for them): when that argument
-    is given, the model must be conditional. The library checks all of them again."""
+    is given, the model must be conditional; `class_label` names the argument, if any, that is
+    one of the model's classes. The library checks all of them again."""
     if command is None:
         return functools.partial(one_line_errors, tensorflow=tensorflow, model=model, tasks=tasks,
-                                 option_tasks=option_tasks, labels=labels)
+                                 option_tasks=option_tasks, labels=labels, class_label=class_label)
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -65,6 +67,8 @@ def one_line_errors(command=None, *, tensorflow: bool = True, model: str = "run"
                         raise WrongTask(what, entry.name, entry.task, allowed)
                 if labels and kwargs.get(labels[0]) is not None and not entry.conditional:
                     raise Unconditional(labels[1], source, entry.name)
+                if class_label and kwargs.get(class_label) is not None:
+                    check_class_label(class_label, kwargs[class_label], source)
             if isinstance(kwargs.get("recipe"), Path):
                 from ganzoo.recipes import check_recipe_keys
 
@@ -89,6 +93,19 @@ def catalog_entry_at(source: str):
     from ganzoo.training.runs import model_name_at
 
     return builtin_entry(zoo.load_entry(zoo.entry_name(source)).get("model") if zoo.entry_name(source) else model_name_at(source))
+
+
+def check_class_label(option: str, label: int, source: str) -> None:
+    """LABEL is one of the classes of the model at SOURCE, where they can be told without TensorFlow."""
+    from ganzoo import zoo
+    from ganzoo.errors import NotAClass
+    from ganzoo.training.runs import model_config_at
+
+    name = zoo.entry_name(source)
+    config = zoo.load_entry(name).get("config") if name else model_config_at(source)
+    num_classes = (config or {}).get("num_classes")
+    if num_classes and not 0 <= label < num_classes:
+        raise NotAClass(option, source, label, num_classes)
 
 
 @click.group()
@@ -142,7 +159,8 @@ def train(recipe, assignments, max_steps, out, resume_dir, run_dir) -> None:
 @click.option("--truncation", type=click.FloatRange(0, 1), help="Style models: truncation psi (1 = none, 0 = the average image).")
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="A .png grid, a .npz of uint8 images, or a folder (one PNG per image); any --num streams to the last two.")
-@one_line_errors(model="source", tasks=kinds.SAMPLE, option_tasks={"truncation": kinds.TRUNCATION}, labels=("label", "label"))
+@one_line_errors(model="source", tasks=kinds.SAMPLE, option_tasks={"truncation": kinds.TRUNCATION}, labels=("label", "label"),
+                class_label="label")
 def sample(source, num, seed, label, truncation, out) -> None:
     """Generate images from SOURCE (a run directory, a .keras file or zoo:NAME)."""
     from ganzoo.actions import sample as sample_images

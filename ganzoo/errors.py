@@ -40,3 +40,10 @@ class Unconditional(GanzooError):
     def __init__(self, what: str, source: str | None, model_name: str):
         model = f"{source} holds a {model_name}, which" if source else f"a {model_name}"
         super().__init__(f"{what}: {model} is unconditional (no classes): give a conditional model (cgan)")
+
+
+class NotAClass(GanzooError):
+    """A class label outside a conditional model's classes."""
+
+    def __init__(self, what: str, source: str, label: int, num_classes: int):
+        super().__init__(f"{what}: {source} has classes 0 to {num_classes - 1}, got {label}")

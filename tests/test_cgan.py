@@ -14,7 +14,7 @@ from ganzoo.actions import sample, synthesize
 from ganzoo.cli import main
 from ganzoo.data import load_images
 from ganzoo.data.synthetic import write_synthetic_dataset
-from ganzoo.errors import DataError, GanzooError, Unconditional
+from ganzoo.errors import DataError, GanzooError, NotAClass, Unconditional
 from ganzoo.recipes import load_recipe
 from ganzoo.training import train
 
@@ -90,7 +90,9 @@ def test_training_on_labelled_data_and_sampling_per_label(cgan_run, tmp_path):
     expected = np.clip(np.round((model.generate(4, seed=1, labels=3) + 1) * 127.5), 0, 255)
     np.testing.assert_array_equal(np.load(tmp_path / "threes.npz")["images"], expected)
     result = runner.invoke(main, ["sample", str(cgan_run), "--label", "12", "--out", str(tmp_path / "x.png")])
-    assert result.exit_code == 1 and "labels must be in [0, 10)" in result.output
+    assert result.exit_code == 1 and f"label: {cgan_run} has classes 0 to 9, got 12" in result.output  # from the recipe
+    with pytest.raises(NotAClass, match="has classes 0 to 9, got -1"):  # the library's own check, on the loaded model
+        sample(cgan_run, tmp_path / "x.png", 2, label=-1)
 
 
 def test_synthesize_writes_a_labelled_dataset_that_tf_data_reads(cgan_run, tmp_path):

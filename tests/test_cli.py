@@ -111,6 +111,11 @@ os.mkdir("sr_run")  # what the early check reads: a run's recipe, a .keras file'
 open("sr_run/recipe.toml", "w").write('[model]\\nname = "srgan"\\n')
 with zipfile.ZipFile("cyclegan.keras", "w") as archive:
     archive.writestr("config.json", json.dumps({"module": "ganzoo.models.cyclegan", "class_name": "CycleGAN"}))
+os.mkdir("cgan_run")  # classes from the run's preset and overrides, or from the .keras file's config
+open("cgan_run/recipe.toml", "w").write('[model]\\nname = "cgan"\\npreset = "tiny"\\noverrides = { num_classes = 3 }\\n')
+with zipfile.ZipFile("cgan.keras", "w") as archive:
+    archive.writestr("config.json", json.dumps({"module": "ganzoo.models.cgan", "class_name": "ConditionalGAN",
+                                                "config": {"num_classes": 5}}))
 for args, error in ((["train", "nope.toml"], "recipe file nope.toml does not exist"),
                     (["train", "bad.toml"], "recipe bad.toml is not valid TOML"),
                     (["train", RECIPE, "--set", "train.batchsize=8"], "unknown recipe key 'train.batchsize'"),
@@ -135,6 +140,9 @@ for args, error in ((["train", "nope.toml"], "recipe file nope.toml does not exi
                      "truncation: zoo:dcgan_mnist holds a dcgan (generation model), not a style model"),
                     (["sample", "zoo:dcgan_mnist", "--label", "3", "--out", "x.png"],
                      "label: zoo:dcgan_mnist holds a dcgan, which is unconditional (no classes)"),
+                    (["sample", "zoo:cgan_mnist", "--label", "10", "--out", "x.png"], "label: zoo:cgan_mnist has classes 0 to 9, got 10"),
+                    (["sample", "cgan_run", "--label", "3", "--out", "x.png"], "label: cgan_run has classes 0 to 2, got 3"),
+                    (["sample", "cgan.keras", "--label", "-1", "--out", "x.png"], "label: cgan.keras has classes 0 to 4, got -1"),
                     (["bench", "augment", "sr_run"], "synthesize: sr_run holds a srgan, which is unconditional"),
                     (["evaluate", "sr_run"], "sr_run holds a srgan (super_resolution model), not a generation or style or volume model"),
                     (["train", RECIPE, "--set", "model.name=cyclegan", "--set", "model.preset=tiny", "--set", "evaluation.every_epochs=1"],

@@ -10,7 +10,7 @@ import tensorflow as tf
 import ganzoo
 from ganzoo.models.base import LatentGAN
 from ganzoo.registry import get_model_class
-from ganzoo.training.runs import model_name_at
+from ganzoo.training.runs import model_config_at, model_name_at
 
 # The generative contract (latents in, images out); srgan has its own tests (test_srgan.py).
 MODELS = [name for name in ganzoo.list_models() if issubclass(get_model_class(name), LatentGAN)]
@@ -137,6 +137,8 @@ def test_keras_file_round_trip_keeps_weights_and_optimizers(name, tmp_path):
     loaded = keras.saving.load_model(path)
     assert type(loaded) is get_model_class(name)
     assert model_name_at(path) == name  # as the CLI tells it without TensorFlow
+    config = model_config_at(path)
+    assert set(config) == set(model.get_config()) and config.get("num_classes") == model.get_config().get("num_classes")
     latents = model.sample_latents(4, seed=2)
     np.testing.assert_array_equal(loaded.generate(latents), model.generate(latents))
     assert loaded.adversarial.name == "hinge" and loaded.noise_seed == 5

@@ -46,13 +46,39 @@ def model_name_at(path: str | Path) -> str | None:
     try:
         if path.is_dir() and (path / RECIPE_FILE).is_file():
             return str(tomllib.loads((path / RECIPE_FILE).read_text())["model"]["name"])
-        with zipfile.ZipFile(path / MODEL_FILE if path.is_dir() else path) as archive:
-            config = json.loads(archive.read("config.json"))
+        config = _keras_config(path)
         module, class_name = config["module"], config["class_name"]
     except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile):
         return None
     return next((entry.name for entry in builtin_catalog()
                  if entry.class_name == class_name and module.startswith("ganzoo.models.")), None)
+
+
+def model_config_at(path: str | Path) -> dict | None:
+    """The constructor arguments of the model at PATH (a run's recipe: its preset with its
+    overrides; a .keras file: its config), read without TensorFlow; None when they cannot be told."""
+    import tomllib
+    import zipfile
+
+    from ganzoo.registry import builtin_entry
+
+    path = check_model_location(path)
+    try:
+        if path.is_dir() and (path / RECIPE_FILE).is_file():
+            model = tomllib.loads((path / RECIPE_FILE).read_text())["model"]
+            entry = builtin_entry(str(model["name"]))
+            return {**entry.presets[model["preset"]], **model.get("overrides", {})} if entry else None
+        return dict(_keras_config(path)["config"])
+    except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile):
+        return None
+
+
+def _keras_config(path: Path) -> dict:
+    """config.json of a .keras file, or of a run directory's model.keras."""
+    import zipfile
+
+    with zipfile.ZipFile(path / MODEL_FILE if path.is_dir() else path) as archive:
+        return json.loads(archive.read("config.json"))
 
 
 def check_run_dir(path: str | Path) -> Path:
