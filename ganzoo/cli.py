@@ -104,7 +104,7 @@ def check_class_label(option: str, label: int, source: str) -> None:
     name = zoo.entry_name(source)
     config = zoo.load_entry(name).get("config") if name else model_config_at(source)
     num_classes = (config or {}).get("num_classes")
-    if num_classes and not 0 <= label < num_classes:
+    if isinstance(num_classes, int) and num_classes > 0 and not 0 <= label < num_classes:
         raise NotAClass(option, source, label, num_classes)
 
 
