@@ -314,3 +314,30 @@ def test_a_recipe_with_periodic_metrics_trains_its_missing_classifier(tmp_path, 
     assert classifier_path(source).is_file()
     result = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
     assert result["protocol"]["extractor"] == f"classifier:{source}" and 1 <= result["metrics"]["coverage_classes"] <= 4
+
+
+def test_a_classifier_is_named_by_its_weights_not_by_its_file(tmp_path, monkeypatch):
+    """The protocol's weights_sha256 hashes the weight values: the same weights saved again (a
+    .keras file records its save date) keep their name; one changed weight changes it."""
+    import time
+
+    import keras
+
+    from ganzoo.metrics.extractors import ClassifierExtractor, classifier_path
+
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    labels = np.arange(64) % 2
+    images = (np.repeat(labels[:, None, None, None], 16, 1).repeat(16, 2) * 200 + 20).astype(np.uint8)
+    np.savez(tmp_path / "data.npz", images=images, labels=labels.astype(np.int32))
+    source = f"npz:{tmp_path / 'data.npz'}"
+    path, info = train_metric_classifier(source, epochs=1)
+    file_hash = short_sha256(path)
+    time.sleep(1.1)  # the save date has whole seconds
+    model = keras.saving.load_model(path)
+    model.save(path)
+    assert short_sha256(path) != file_hash
+    assert ClassifierExtractor(source).protocol()["weights_sha256"] == info["weights_sha256"]
+    kernel = model.get_layer("features").kernel
+    kernel.assign(kernel.numpy() + np.eye(*kernel.shape, dtype="float32") * 1e-6)
+    model.save(classifier_path(source))
+    assert ClassifierExtractor(source).protocol()["weights_sha256"] != info["weights_sha256"]

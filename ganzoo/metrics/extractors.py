@@ -9,6 +9,7 @@ measured it.
 from __future__ import annotations
 
 import abc
+import hashlib
 import json
 import os
 import re
@@ -34,8 +35,20 @@ def slug(text: str) -> str:
 
 
 def short_sha256(path: Path) -> str:
-    """The first 16 hex digits of a weight file's sha256: how results name an extractor's weights."""
+    """The first 16 hex digits of a weight file's sha256: how results name a published weight file's contents."""
     return file_sha256(path)[:16]
+
+
+def weights_sha256(model: keras.Model) -> str:
+    """The first 16 hex digits of the sha256 of a model's weight values (dtype, shape and bytes of
+    each, in order): how results name a trained classifier. Not the .keras file's hash: the file
+    records when it was saved, so the same weights saved twice would read as two classifiers."""
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        value = np.ascontiguousarray(keras.ops.convert_to_numpy(weight))
+        digest.update(f"{value.dtype.str}{value.shape}".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()[:16]
 
 
 @dataclass
@@ -95,7 +108,7 @@ def train_metric_classifier(source: str, epochs: int = 3, max_examples: int | No
     with atomic_path(path) as tmp:
         model.save(tmp)
     info = {"source": source, "train_examples": len(train.images), "epochs": epochs, "test_accuracy": float(accuracy),
-            "weights_sha256": short_sha256(path)}
+            "weights_sha256": weights_sha256(model)}
     atomic_write_bytes(path.with_suffix(".json"), json.dumps(info, indent=2).encode())
     return path, info
 
@@ -111,7 +124,7 @@ class ClassifierExtractor(Extractor):
         self.input_shape = tuple(model.input_shape[1:])
         self.model = keras.Model(model.input, [model.get_layer("features").output, model.output])
         self.name = f"classifier:{source}"
-        self.weights_hash = short_sha256(path)
+        self.weights_hash = weights_sha256(model)
         self.resize = f"bilinear to {self.input_shape[0]}x{self.input_shape[1]} when the size differs"
 
     def _prepare(self, images):

@@ -11,7 +11,13 @@ import keras
 import numpy as np
 
 from ganzoo.errors import GanzooError
-from ganzoo.metrics.extractors import Extractor, Features, cache_dir, short_sha256, slug
+from ganzoo.metrics.extractors import (
+    Extractor,
+    Features,
+    cache_dir,
+    slug,
+    weights_sha256,
+)
 from ganzoo.metrics.session import MetricSession
 
 TRAIN_SHAPES = 3000  # examples the classifier trains on (procedural shapes are made on demand)
@@ -53,7 +59,7 @@ def train_volume_classifier(source: str, volume_size: int, epochs: int = 4, seed
     with atomic_path(path) as tmp:
         model.save(tmp)
     info = {"source": source, "volume_size": volume_size, "train_examples": len(train.volumes), "epochs": epochs,
-            "test_accuracy": float(accuracy), "weights_sha256": short_sha256(path)}
+            "test_accuracy": float(accuracy), "weights_sha256": weights_sha256(model)}
     atomic_write_bytes(path.with_suffix(".json"), json.dumps(info, indent=2).encode())
     return path, info
 
@@ -69,7 +75,7 @@ class VolumeExtractor(Extractor):
         model = keras.saving.load_model(path)
         self.model = keras.Model(model.input, [model.get_layer("features").output, model.output])
         self.name = f"volume_classifier:{source}"
-        self.weights_hash = short_sha256(path)
+        self.weights_hash = weights_sha256(model)
         self.resize = "none (grids at the model's size, thresholded at 0.5)"
         self.test_accuracy = json.loads(path.with_suffix(".json").read_text())["test_accuracy"]
 
