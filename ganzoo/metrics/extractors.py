@@ -35,7 +35,7 @@ def slug(text: str) -> str:
 
 
 def short_sha256(path: Path) -> str:
-    """The first 16 hex digits of a weight file's sha256: how results name a published weight file's contents."""
+    """The first 16 hex digits of a file's sha256: how results name a published weight file."""
     return file_sha256(path)[:16]
 
 
