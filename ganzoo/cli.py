@@ -28,16 +28,17 @@ EARLY_CHECKS = {
 
 def one_line_errors(command=None, *, tensorflow: bool = True, model: str = "run", tasks: tuple[str, ...] = (),
                     option_tasks: dict[str, tuple[str, ...]] | None = None, labels: tuple[str, str] | None = None,
-                    class_label: str | None = None):
+                    class_label: str | None = None, metrics: str | None = None):
     """Runs a command body (after TensorFlow is loaded, when it needs it), turning GanzooError
     into a one-line message. `model` names the argument, if any, that locates a trained model;
     `tasks` are the kinds of model the command takes, `option_tasks` those an option takes when
     it is given (ganzoo/kinds.py); `labels` = (argument, what asks for them): when that argument
     is given, the model must be conditional; `class_label` names the argument, if any, that is
-    one of the model's classes. The library checks all of them again."""
+    one of the model's classes; `metrics` the argument, if any, that lists metrics the model's
+    kind must give. The library checks all of them again."""
     if command is None:
         return functools.partial(one_line_errors, tensorflow=tensorflow, model=model, tasks=tasks,
-                                 option_tasks=option_tasks, labels=labels, class_label=class_label)
+                                 option_tasks=option_tasks, labels=labels, class_label=class_label, metrics=metrics)
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -69,6 +70,11 @@ def one_line_errors(command=None, *, tensorflow: bool = True, model: str = "run"
                     raise Unconditional(labels[1], source, entry.name)
                 if class_label and kwargs.get(class_label) is not None:
                     check_class_label(class_label, kwargs[class_label], source)
+                if metrics and kwargs.get(metrics):  # names parsed by EARLY_CHECKS; here: ones the kind gives
+                    from ganzoo.metrics.registry import parse_metrics
+                    from ganzoo.tasks import get_task
+
+                    get_task(entry.task).check_metrics(parse_metrics(kwargs[metrics]))
             if isinstance(kwargs.get("recipe"), Path):
                 from ganzoo.recipes import check_recipe_keys
 
@@ -258,21 +264,21 @@ def verify_export_command(version_dir, threads) -> None:
 
 @main.command()
 @click.argument("run", metavar="RUN")
-@click.option("--metrics", "metric_names", default="fid,kid,pr,coverage", show_default=True, help="Any of fid,kid,is,pr,coverage.")
+@click.option("--metrics", "metric_names", help="Any of fid,kid,is,pr,coverage (default: those of fid,kid,pr,coverage the model's kind gives).")
 @click.option("--num", default=10000, show_default=True, type=click.IntRange(min=10), help="Generated images (and real ones).")
 @click.option("--extractor", help="inception or classifier:<source> (default: classifier for MNIST-like data, else inception).")
 @click.option("--split", default="test", show_default=True, help="Real split the samples are compared with.")
 @click.option("--data", "data_source", help="Real data source (default: the run's recipe).")
 @click.option("--inception-weights", type=click.Path(dir_okay=False), help="InceptionV3 ImageNet weights file (.h5).")
 @click.option("--seed", default=0, show_default=True, type=int)
-@one_line_errors(tasks=kinds.EVALUATE)
+@one_line_errors(tasks=kinds.EVALUATE, metrics="metric_names")
 def evaluate(run, metric_names, num, extractor, split, data_source, inception_weights, seed) -> None:
     """Measure RUN (a run directory, a .keras file or zoo:NAME); appends to a run directory's metrics.jsonl."""
     from ganzoo.metrics.evaluate import evaluate as evaluate_run
     from ganzoo.metrics.evaluate import format_result
     from ganzoo.metrics.registry import parse_metrics
 
-    result = evaluate_run(run, parse_metrics(metric_names), num=num, extractor=extractor, split=split, seed=seed,
+    result = evaluate_run(run, parse_metrics(metric_names) if metric_names else None, num=num, extractor=extractor, split=split, seed=seed,
                           inception_weights=inception_weights, data_source=data_source)
     click.echo(format_result(result))
 

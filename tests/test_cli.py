@@ -80,7 +80,8 @@ def test_help_and_list_answer_without_loading_tensorflow(tmp_path):
     """`ganzoo --help`, `ganzoo list`, `ganzoo data list`, every `ganzoo CMD --help`, an unknown
     `zoo:NAME`, a model path that holds no model or a model of the wrong kind (told from a zoo
     entry, a run's recipe or a .keras file's config), a missing or malformed recipe file, an
-    unknown recipe key, model, preset or data path, TFLite mode or metric, and a folder that is no
+    unknown recipe key, model, preset or data path, TFLite mode or metric, a metric the model's
+    kind cannot give, and a folder that is no
     run or no export given to resume, verify or bench serve must not import TensorFlow or Keras
     (their import alone takes seconds): measured in a fresh process."""
     script = """
@@ -144,6 +145,9 @@ for args, error in ((["train", "nope.toml"], "recipe file nope.toml does not exi
                     (["sample", "cgan_run", "--label", "3", "--out", "x.png"], "label: cgan_run has classes 0 to 2, got 3"),
                     (["sample", "cgan.keras", "--label", "-1", "--out", "x.png"], "label: cgan.keras has classes 0 to 4, got -1"),
                     (["bench", "augment", "sr_run"], "synthesize: sr_run holds a srgan, which is unconditional"),
+                    (["evaluate", "zoo:gan3d_shapes32", "--metrics", "fid,kid"], "metrics: kid does not measure volume models"),
+                    (["train", RECIPE, "--set", "model.name=gan3d", "--set", "model.preset=tiny", "--set", 'evaluation.metrics="kid"'],
+                     "evaluation.metrics: kid does not measure volume models"),
                     (["evaluate", "sr_run"], "sr_run holds a srgan (super_resolution model), not a generation or style or volume model"),
                     (["train", RECIPE, "--set", "model.name=cyclegan", "--set", "model.preset=tiny", "--set", "evaluation.every_epochs=1"],
                      "evaluation.every_epochs: a cyclegan (translation model) is not measured by the statistics of samples")):

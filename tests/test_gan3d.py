@@ -221,9 +221,28 @@ def test_a_recipe_trains_resumes_evaluates_and_renders(trained_run):
     assert {"samples", "train/d_accuracy", "train/d_updated"} <= tags  # renders in TensorBoard each epoch
     sheet = tf.io.decode_png(tf.io.read_file(str(trained_run / "samples.png"))).numpy()
     assert sheet.shape[0] > 16 * 8  # renders (2x the grid) of the 64 samples, not raw slices
-    result = CliRunner().invoke(main, ["evaluate", str(trained_run), "--metrics", "fid,kid,coverage", "--num", "50"])
+    result = CliRunner().invoke(main, ["evaluate", str(trained_run), "--num", "50"])  # the volume kind's default metrics
     assert result.exit_code == 0, result.output
     assert "fid_real_vs_real" in result.output and "volume_classifier:shapes:200" in result.output
+    assert "precision" in result.output and "coverage" in result.output and "kid" not in result.output
+
+
+def test_kid_is_refused_for_volumes_by_the_cli_the_library_and_a_recipe(trained_run, tmp_path):
+    from ganzoo.errors import GanzooError, RecipeError
+    from ganzoo.metrics.evaluate import evaluate
+    from ganzoo.recipes import check_recipe_keys, load_recipe
+
+    # On the volume classifier's unnormalised ReLU features KID's cubic kernel is swamped by a
+    # few large norms: real grids against real ones gave -12936. It is refused, not reported.
+    result = CliRunner().invoke(main, ["evaluate", str(trained_run), "--metrics", "fid,kid"])
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert "kid does not measure volume models" in result.output
+    with pytest.raises(GanzooError, match="kid does not measure volume models"):
+        evaluate(trained_run, ["kid"], num=50)
+    (tmp_path / "r.toml").write_text(RECIPE.format(steps=20).replace('metrics = "fid,coverage"', 'metrics = "fid,kid"'))
+    for check in (check_recipe_keys, load_recipe):
+        with pytest.raises(RecipeError, match="evaluation.metrics: kid does not measure volume models"):
+            check(tmp_path / "r.toml")
 
 
 def test_render_shows_a_shape_upright_and_an_empty_grid_as_background():

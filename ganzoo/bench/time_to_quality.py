@@ -11,6 +11,7 @@ training time; the measurements do not and are reported apart.
 from __future__ import annotations
 
 import csv
+import math
 import statistics
 import time
 from dataclasses import asdict, dataclass
@@ -32,15 +33,15 @@ class CurvePoint:
     steps: int
     images: int
     fid: float
-    kid: float
+    kid: float  # NaN for a kind that cannot give it (Task.refused_metrics)
     classes: int
     eval_s: float  # what this measurement took (off the training clock)
 
 
 class QualityClock(keras.callbacks.Callback):
     """Measures the model every `every_s` seconds of training time and ends training after
-    `budget_s`; time spent measuring is off the clock. `measure(model) -> {fid, kid,
-    coverage_classes}`; the points are in `self.points`."""
+    `budget_s`; time spent measuring is off the clock. `measure(model) -> {fid, kid
+    (where the kind gives it), coverage_classes}`; the points are in `self.points`."""
 
     def __init__(self, name: str, seed: int, measure, every_s: float, budget_s: float, batch: int, on_point=None):
         super().__init__()
@@ -78,7 +79,7 @@ class QualityClock(keras.callbacks.Callback):
         values = self.measure(self.model)
         step = self.step()
         self.points.append(CurvePoint(self.name, self.seed, self.train_s, step, step * self.batch, values["fid"],
-                                      values["kid"], int(values["coverage_classes"]), time.perf_counter() - started))
+                                      values.get("kid", math.nan), int(values["coverage_classes"]), time.perf_counter() - started))
         if self.on_point:
             self.on_point(self.points[-1])
 
@@ -116,11 +117,15 @@ def check_sampling_recipe(path: Path, overrides: list[str]) -> None:
 
 
 def train_recipe(recipe, seed: int, session_for, every_s: float, budget_s: float, out: Path, on_point=None) -> list[CurvePoint]:
+    from ganzoo.tasks import task_of
     from ganzoo.training import train
 
     recipe = recipe.replace("train", seed=seed)
-    clock = QualityClock(recipe.name, seed, lambda model: session_for(model).measure(model, METRICS, seed)["metrics"],
-                         every_s, budget_s, recipe.train.batch_size, on_point)
+
+    def measure(model):
+        return session_for(model).measure(model, task_of(model).usable_metrics(METRICS), seed)["metrics"]
+
+    clock = QualityClock(recipe.name, seed, measure, every_s, budget_s, recipe.train.batch_size, on_point)
     train(recipe, out=out, callbacks=[clock], verbose=0)
     return clock.points
 

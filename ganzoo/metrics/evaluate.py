@@ -2,6 +2,7 @@
 appended to the run's metrics.jsonl and its model card refreshed.
 
     results = evaluate("runs/latest", ["fid", "kid", "pr", "coverage"], num=10000)
+    results = evaluate("runs/latest")  # the model's kind's default metrics (Task.evaluation_metrics)
 
 A result carries its protocol: extractor, weights hash, numbers of real and generated images,
 real split, resize.
@@ -18,7 +19,7 @@ from ganzoo.training import load_trained_model, runs
 from ganzoo.training.model_card import write_model_card
 
 
-def evaluate(run: str | Path, metrics: list[str], num: int = 10000, extractor: str | None = None, split: str = "test",
+def evaluate(run: str | Path, metrics: list[str] | None = None, num: int = 10000, extractor: str | None = None, split: str = "test",
              seed: int = 0, inception_weights: str | None = None, data_source: str | None = None) -> dict:
     """Evaluates a run directory, a .keras file or zoo:NAME against its recipe's dataset; appends
     the result to the run's metrics.jsonl and refreshes its model card when RUN is a run directory."""
@@ -28,6 +29,7 @@ def evaluate(run: str | Path, metrics: list[str], num: int = 10000, extractor: s
     run = Path(run) if zoo.entry_name(run) is not None else runs.check_model_location(run)
     model = load_trained_model(run)
     task = require_task(model, *kinds.EVALUATE, what=str(run))
+    metrics = task.check_metrics(metrics) if metrics else list(task.evaluation_metrics)
     recipe = recipe_of(run)
     source = data_source or (recipe.data.source if recipe else None)
     if source is None:

@@ -44,6 +44,8 @@ class Task(abc.ABC):
 
     name: str = ""
     use: str = "sampling"  # what a model of this kind is run for (its zoo card's Intended use)
+    evaluation_metrics: tuple[str, ...] = ("fid", "kid", "pr", "coverage")  # `ganzoo evaluate`'s default
+    refused_metrics: dict[str, str] = {}  # metric -> why this kind's features cannot give it
 
     # ------------------------------------------------------------------------- training
     @abc.abstractmethod
@@ -76,6 +78,19 @@ class Task(abc.ABC):
         from ganzoo.metrics.session import MetricSession
 
         return MetricSession(source, model.image_shape, num, extractor, split, inception_weights, data_dir, train_missing)
+
+    def check_metrics(self, names: list[str]) -> list[str]:
+        """`names` (registered metrics), or a one-line error for one this kind cannot give."""
+        from ganzoo.errors import GanzooError
+
+        for name in names:
+            if name in self.refused_metrics:
+                raise GanzooError(f"metrics: {name} does not measure {self.name} models: {self.refused_metrics[name]}")
+        return names
+
+    def usable_metrics(self, names: list[str]) -> list[str]:
+        """`names` without those this kind cannot give (for a fixed list that serves every kind)."""
+        return [name for name in names if name not in self.refused_metrics]
 
     def write_samples(self, model, out: Path, num: int, seed: int, labels=None, **options) -> Path:
         """`num` samples as a PNG grid, a `.npz` of uint8 images or a folder of PNGs, a batch at a
