@@ -278,7 +278,8 @@ def evaluate(run, metric_names, num, extractor, split, data_source, inception_we
     from ganzoo.metrics.evaluate import format_result
     from ganzoo.metrics.registry import parse_metrics
 
-    result = evaluate_run(run, parse_metrics(metric_names) if metric_names else None, num=num, extractor=extractor, split=split, seed=seed,
+    metrics = parse_metrics(metric_names) if metric_names is not None else None  # None: the model's kind's default
+    result = evaluate_run(run, metrics, num=num, extractor=extractor, split=split, seed=seed,
                           inception_weights=inception_weights, data_source=data_source)
     click.echo(format_result(result))
 
