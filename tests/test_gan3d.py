@@ -245,6 +245,18 @@ def test_kid_is_refused_for_volumes_by_the_cli_the_library_and_a_recipe(trained_
             check(tmp_path / "r.toml")
 
 
+def test_time_to_quality_curves_a_volume_recipe_without_kid(trained_run, tmp_path):
+    import csv
+
+    (tmp_path / "r.toml").write_text(RECIPE.format(steps=10**6))
+    result = CliRunner().invoke(main, ["bench", "time-to-quality", str(tmp_path / "r.toml"), "--minutes", "0.05",
+                                       "--every", "1", "--num", "50", "--out", str(tmp_path / "curves")])
+    assert result.exit_code == 0, result.output
+    points = list(csv.DictReader((tmp_path / "curves" / "00000-curves" / "time_to_quality.csv").open()))
+    assert points and all(float(p["fid"]) > 0 and 1 <= int(p["classes"]) <= 5 for p in points), points
+    assert all(p["kid"] == "nan" for p in points)  # refused for volumes (Task.refused_metrics), not measured
+
+
 def test_render_shows_a_shape_upright_and_an_empty_grid_as_background():
     from ganzoo.volumes import render_numpy
 
