@@ -1,6 +1,6 @@
 """Which kinds of model (tasks) each command takes, in one place: the CLI refuses another kind
 from the model's catalog entry before TensorFlow loads, the library functions (ganzoo/actions.py)
-again from the loaded model. Light: imports nothing."""
+again from the loaded model; and the metrics a kind cannot give. Light: imports nothing."""
 
 SAMPLE = ("generation", "style", "volume")  # sample latents, write images or volumes
 EVALUATE = SAMPLE  # statistics of samples against real data (FID, KID, coverage, ...)
@@ -9,3 +9,16 @@ STYLE_MIX = ("style",)
 INTERPOLATE = ("style", "volume")
 SUPER_RESOLUTION = ("super_resolution",)  # upscale, evaluate-sr
 TRANSLATE = ("translation",)
+
+# Metrics a kind's features cannot give, and why: `ganzoo evaluate` and a recipe's [evaluation]
+# refuse them (time-to-quality leaves them out).
+REFUSED_METRICS = {
+    "volume": {"kid": "the cubic kernel on the volume classifier's unnormalised ReLU features is swamped by a few "
+                      "large norms (real grids against real ones score far below 0); use fid"},
+}
+
+
+def refused_metric(kind: str, names: list[str]) -> str | None:
+    """'NAME does not measure KIND models: why' for the first of `names` the kind cannot give; None if none."""
+    refused = REFUSED_METRICS.get(kind, {})
+    return next((f"{name} does not measure {kind} models: {refused[name]}" for name in names if name in refused), None)

@@ -275,16 +275,13 @@ def check_evaluated_kind(recipe: Recipe, task: str) -> None:
     metrics must be ones the kind's features give."""
     from ganzoo import kinds
     from ganzoo.metrics.registry import parse_metrics
-    from ganzoo.tasks import get_task
 
     if recipe.evaluation.every_epochs and task not in kinds.EVALUATE:
         raise RecipeError(f"evaluation.every_epochs: a {recipe.model.name} ({task} model) is not measured by the "
                           "statistics of samples; set it to 0 (ganzoo evaluate-sr measures a super-resolution run, "
                           "ganzoo zoo publish any run)")
-    try:
-        get_task(task).check_metrics(parse_metrics(recipe.evaluation.metrics))
-    except GanzooError as error:
-        raise RecipeError(f"evaluation.{error}") from None
+    if (refused := kinds.refused_metric(task, parse_metrics(recipe.evaluation.metrics))) is not None:
+        raise RecipeError(f"evaluation.metrics: {refused}")
 
 
 def check_choice(key: str, value: str, choices: tuple[str, ...]) -> str:

@@ -33,7 +33,7 @@ class CurvePoint:
     steps: int
     images: int
     fid: float
-    kid: float  # NaN for a kind that cannot give it (Task.refused_metrics)
+    kid: float  # NaN for a kind that cannot give it (kinds.REFUSED_METRICS)
     classes: int
     eval_s: float  # what this measurement took (off the training clock)
 

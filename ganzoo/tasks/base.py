@@ -45,7 +45,6 @@ class Task(abc.ABC):
     name: str = ""
     use: str = "sampling"  # what a model of this kind is run for (its zoo card's Intended use)
     evaluation_metrics: tuple[str, ...] = ("fid", "kid", "pr", "coverage")  # `ganzoo evaluate`'s default
-    refused_metrics: dict[str, str] = {}  # metric -> why this kind's features cannot give it
 
     # ------------------------------------------------------------------------- training
     @abc.abstractmethod
@@ -81,16 +80,18 @@ class Task(abc.ABC):
 
     def check_metrics(self, names: list[str]) -> list[str]:
         """`names` (registered metrics), or a one-line error for one this kind cannot give."""
+        from ganzoo import kinds
         from ganzoo.errors import GanzooError
 
-        for name in names:
-            if name in self.refused_metrics:
-                raise GanzooError(f"metrics: {name} does not measure {self.name} models: {self.refused_metrics[name]}")
+        if (refused := kinds.refused_metric(self.name, names)) is not None:
+            raise GanzooError(f"metrics: {refused}")
         return names
 
     def usable_metrics(self, names: list[str]) -> list[str]:
         """`names` without those this kind cannot give (for a fixed list that serves every kind)."""
-        return [name for name in names if name not in self.refused_metrics]
+        from ganzoo import kinds
+
+        return [name for name in names if name not in kinds.REFUSED_METRICS.get(self.name, {})]
 
     def write_samples(self, model, out: Path, num: int, seed: int, labels=None, **options) -> Path:
         """`num` samples as a PNG grid, a `.npz` of uint8 images or a folder of PNGs, a batch at a

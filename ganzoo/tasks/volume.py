@@ -53,9 +53,7 @@ def occupancy_uint8(volumes):
 
 class VolumeTask(Task):
     name = "volume"
-    evaluation_metrics = ("fid", "pr", "coverage")
-    refused_metrics = {"kid": "the cubic kernel on the volume classifier's unnormalised ReLU features is swamped "
-                              "by a few large norms (real grids against real ones score far below 0); use fid"}
+    evaluation_metrics = ("fid", "pr", "coverage")  # no kid: kinds.REFUSED_METRICS
 
     # ------------------------------------------------------------------------- training
     def training_data(self, recipe, model, step: int) -> TrainingData:
@@ -82,7 +80,7 @@ class VolumeTask(Task):
 
     def measure(self, model, recipe, num: int = 2000, seed: int = 0, **options) -> dict:
         """Frechet distance on the volume classifier's features and class coverage of `num`
-        samples against `num` real test grids, with the real-vs-real floor (no KID: `refused_metrics`)."""
+        samples against `num` real test grids, with the real-vs-real floor (no KID: kinds.REFUSED_METRICS)."""
         session = self.metric_session(model, recipe.data.source, num)
         return session.measure(model, ["fid", "coverage"], seed)
 
