@@ -271,16 +271,23 @@ def check_values(recipe: Recipe) -> None:
 
 def check_evaluated_kind(recipe: Recipe, task: str) -> None:
     """A periodic [evaluation] measures samples: models that transform images are measured on
-    benchmarks instead (ganzoo evaluate-sr, ganzoo bench cyclegan, ganzoo zoo publish); and its
-    metrics must be ones the kind's features give."""
+    benchmarks instead (ganzoo evaluate-sr, ganzoo bench cyclegan, ganzoo zoo publish)."""
     from ganzoo import kinds
-    from ganzoo.metrics.registry import parse_metrics
 
     if recipe.evaluation.every_epochs and task not in kinds.EVALUATE:
         raise RecipeError(f"evaluation.every_epochs: a {recipe.model.name} ({task} model) is not measured by the "
                           "statistics of samples; set it to 0 (ganzoo evaluate-sr measures a super-resolution run, "
                           "ganzoo zoo publish any run)")
-    if (refused := kinds.refused_metric(task, parse_metrics(recipe.evaluation.metrics))) is not None:
+
+
+def check_evaluated_metrics(evaluation: EvaluationSection, task: str) -> None:
+    """A periodic [evaluation] measures only what the kind's features give (kinds.REFUSED_METRICS).
+    Checked where a recipe is about to train, not by load_recipe: a run recorded before a metric
+    was refused stays readable (evaluate, sample, publish); its resume asks for the edit."""
+    from ganzoo import kinds
+    from ganzoo.metrics.registry import parse_metrics
+
+    if evaluation.every_epochs and (refused := kinds.refused_metric(task, parse_metrics(evaluation.metrics))):
         raise RecipeError(f"evaluation.metrics: {refused}")
 
 
@@ -338,7 +345,9 @@ def check_recipe_keys(path: str | Path, assignments: list[str] | None = None) ->
     recipe = _build(Recipe, apply_overrides(read_recipe_file(path), assignments or []), "")
     check_model_and_preset(recipe.model, builtin_preset_config)
     check_values(recipe)
-    check_evaluated_kind(recipe, builtin_entry(recipe.model.name).task)  # a known name: checked just above
+    task = builtin_entry(recipe.model.name).task  # a known name: checked just above
+    check_evaluated_kind(recipe, task)
+    check_evaluated_metrics(recipe.evaluation, task)
 
 
 def load_recipe(path: str | Path, assignments: list[str] | None = None) -> Recipe:

@@ -4,6 +4,7 @@ meshes and renders out, and no mesh library on the train / export / serve path."
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -231,6 +232,7 @@ def test_kid_is_refused_for_volumes_by_the_cli_the_library_and_a_recipe(trained_
     from ganzoo.errors import GanzooError, RecipeError
     from ganzoo.metrics.evaluate import evaluate
     from ganzoo.recipes import check_recipe_keys, load_recipe
+    from ganzoo.training import train
 
     # On the volume classifier's unnormalised ReLU features KID's cubic kernel is swamped by a
     # few large norms: real grids against real ones gave -12936. It is refused, not reported.
@@ -240,9 +242,17 @@ def test_kid_is_refused_for_volumes_by_the_cli_the_library_and_a_recipe(trained_
     with pytest.raises(GanzooError, match="kid does not measure volume models"):
         evaluate(trained_run, ["kid"], num=50)
     (tmp_path / "r.toml").write_text(RECIPE.format(steps=20).replace('metrics = "fid,coverage"', 'metrics = "fid,kid"'))
-    for check in (check_recipe_keys, load_recipe):
-        with pytest.raises(RecipeError, match="evaluation.metrics: kid does not measure volume models"):
-            check(tmp_path / "r.toml")
+    with pytest.raises(RecipeError, match="evaluation.metrics: kid does not measure volume models"):
+        check_recipe_keys(tmp_path / "r.toml")  # the CLI's check before TensorFlow loads
+    with pytest.raises(RecipeError, match="evaluation.metrics: kid does not measure volume models"):
+        train(load_recipe(tmp_path / "r.toml"), out=tmp_path / "runs", verbose=0)
+    assert not list((tmp_path / "runs").glob("0*"))  # refused before the first step: no run left behind
+    # A run recorded before KID was refused (its recipe asks for it) is still read: evaluated,
+    # with the kind's default metrics.
+    old_run = shutil.copytree(trained_run, tmp_path / "old_run")
+    (old_run / "recipe.toml").write_text((old_run / "recipe.toml").read_text().replace('"fid,coverage"', '"fid,kid"'))
+    metrics = evaluate(old_run, num=50)["metrics"]
+    assert "fid" in metrics and "kid" not in metrics
 
 
 def test_time_to_quality_curves_a_volume_recipe_without_kid(trained_run, tmp_path):

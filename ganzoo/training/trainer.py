@@ -30,6 +30,7 @@ from ganzoo.recipes import (
     OptimizerSection,
     Recipe,
     adjustable,
+    check_evaluated_metrics,
     load_recipe,
     recipe_changes,
     recipe_to_toml,
@@ -332,14 +333,15 @@ def periodic_evaluation(recipe: Recipe, model: GAN, run_dir: Path) -> PeriodicEv
     """The recipe's [evaluation] callback; its real features are computed (or read) now, so a
     missing extractor fails before training starts."""
     from ganzoo.metrics.registry import parse_metrics
+
     section = recipe.evaluation
-    metrics = task_of(model).check_metrics(parse_metrics(section.metrics))  # validate checked it; a direct caller may not
+    check_evaluated_metrics(section, task_of(model).name)
     session = task_of(model).metric_session(model, recipe.data.source, section.num, section.extractor or None, section.split,
                                             data_dir=recipe.data.data_dir or None, train_missing=True)
     best = None
     if section.keep_best:
         best = tf.train.CheckpointManager(tf.train.Checkpoint(**model.checkpoint_objects()), str(run_dir / "best"), max_to_keep=1)
-    return PeriodicEvaluation(session, metrics, section.every_epochs, run_dir, run_dir / runs.LOG_DIR,
+    return PeriodicEvaluation(session, parse_metrics(section.metrics), section.every_epochs, run_dir, run_dir / runs.LOG_DIR,
                               section.keep_best, best, recipe.train.seed)
 
 
