@@ -81,9 +81,9 @@ def test_help_and_list_answer_without_loading_tensorflow(tmp_path):
     `zoo:NAME`, a model path that holds no model or a model of the wrong kind (told from a zoo
     entry, a run's recipe or a .keras file's config), a missing or malformed recipe file, an
     unknown recipe key, model, preset or data path, TFLite mode or metric, a metric the model's
-    kind cannot give, and a folder that is no
-    run or no export given to resume, verify or bench serve must not import TensorFlow or Keras
-    (their import alone takes seconds): measured in a fresh process."""
+    kind cannot give, and a folder that is no run or no export given to resume, verify or bench
+    serve must not import TensorFlow or Keras (their import alone takes seconds): measured in a
+    fresh process."""
     script = """
 import json
 import os
