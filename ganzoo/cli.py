@@ -168,7 +168,7 @@ def train(recipe, assignments, max_steps, out, resume_dir, run_dir) -> None:
 @one_line_errors(model="source", tasks=kinds.SAMPLE, option_tasks={"truncation": kinds.TRUNCATION}, labels=("label", "label"),
                 class_label="label")
 def sample(source, num, seed, label, truncation, out) -> None:
-    """Generate images from SOURCE (a run directory, a .keras file or zoo:NAME)."""
+    """Generate images from SOURCE (a run directory or its best/, a .keras file or zoo:NAME)."""
     from ganzoo.actions import sample as sample_images
 
     click.echo(f"wrote {sample_images(source, out, num, seed, label, truncation)}")
@@ -222,7 +222,7 @@ def interpolate(run, seeds, steps, truncation, out) -> None:
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Directory for synthetic.npz.")
 @one_line_errors(model="source", labels=("per_class", "synthesize"))
 def synthesize(source, per_class, seed, out) -> None:
-    """Write a labelled synthetic dataset from a conditional model (SOURCE: a run directory, a .keras file or zoo:NAME)."""
+    """Write a labelled synthetic dataset from a conditional model (SOURCE: a run directory or its best/, a .keras file or zoo:NAME)."""
     from ganzoo.actions import synthesize as write_synthetic
 
     path = write_synthetic(source, out, per_class, seed)
@@ -237,7 +237,7 @@ def synthesize(source, per_class, seed, out) -> None:
 @click.option("--max-pixels", type=click.IntRange(min=1), help="Image-input signatures refuse larger images (default 4194304 = 2048 x 2048).")
 @one_line_errors(model="source")
 def export(source, name, base, tflite, max_pixels) -> None:
-    """Export SOURCE (a run directory, a .keras file or zoo:NAME) for TF Serving: <base>/<name>/<version>/."""
+    """Export SOURCE (a run directory or its best/, a .keras file or zoo:NAME) for TF Serving: <base>/<name>/<version>/."""
     from ganzoo.actions import export as export_source
 
     version_dir = export_source(source, base=base, name=name, tflite=tflite, max_pixels=max_pixels)
@@ -273,7 +273,7 @@ def verify_export_command(version_dir, threads) -> None:
 @click.option("--seed", default=0, show_default=True, type=int)
 @one_line_errors(tasks=kinds.EVALUATE, metrics="metric_names")
 def evaluate(run, metric_names, num, extractor, split, data_source, inception_weights, seed) -> None:
-    """Measure RUN (a run directory, a .keras file or zoo:NAME); appends to a run directory's metrics.jsonl."""
+    """Measure RUN (a run directory or its best/, a .keras file or zoo:NAME); appends to the run's metrics.jsonl."""
     from ganzoo.metrics.evaluate import evaluate as evaluate_run
     from ganzoo.metrics.evaluate import format_result
     from ganzoo.metrics.registry import parse_metrics
@@ -397,7 +397,7 @@ def zoo_list_command() -> None:
 @click.option("--readme", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Regenerate this README's zoo table.")
 @one_line_errors
 def zoo_publish_command(run, name, num, sr_sets, dtype, zoo_dir, readme) -> None:
-    """Measure RUN with its task's protocol and write it into the zoo as NAME."""
+    """Measure RUN (or its best/) with its task's protocol and write it into the zoo as NAME."""
     from ganzoo.zoo.publish import publish
 
     entry_file = publish(run, name, zoo_dir=zoo_dir, dtype=dtype, readme=readme, num=num, sr_sets=list(sr_sets))

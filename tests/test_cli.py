@@ -70,7 +70,7 @@ def test_missing_dataset(cli, tiny_recipe, tmp_path):
 
 def test_sample_from_something_that_is_not_a_run(cli, tmp_path):
     one_line_error(cli.invoke(main, ["sample", str(tmp_path), "--out", str(tmp_path / "x.png")]),
-                   "neither a run directory nor a .keras file")
+                   "neither a run directory, a run's best/ nor a .keras file")
     (tmp_path / "m.keras").touch()  # the output's kind is refused before the file is read
     one_line_error(cli.invoke(main, ["sample", str(tmp_path / "m.keras"), "--out", str(tmp_path / "x.jpg")]),
                    "must be a .png grid, a .npz file or a folder")
@@ -123,14 +123,14 @@ for args, error in ((["train", "nope.toml"], "recipe file nope.toml does not exi
                     (["train", RECIPE, "--set", "model.name=dcgna"], "model.name/model.preset: unknown model 'dcgna'"),
                     (["train", RECIPE, "--set", "model.preset=mnits"], "model.name/model.preset: model 'dcgan' has no preset 'mnits'"),
                     (["train", RECIPE, "--set", "data.source=folder:nope"], "data.source: nope does not exist"),
-                    (["sample", "runs/latest", "--out", "x.png"], "runs/latest is neither a run directory nor a .keras file"),
-                    (["evaluate", "run.keras"], "run.keras is neither a run directory nor a .keras file"),
-                    (["translate", ".", sys.executable, "--out", "o"], ". is neither a run directory nor a .keras file"),
+                    (["sample", "runs/latest", "--out", "x.png"], "runs/latest is neither a run directory, a run's best/ nor a .keras file"),
+                    (["evaluate", "run.keras"], "run.keras is neither a run directory, a run's best/ nor a .keras file"),
+                    (["translate", ".", sys.executable, "--out", "o"], ". is neither a run directory, a run's best/ nor a .keras file"),
                     (["train", "--resume", "."], ". is not a run directory (no recipe.toml)"),
                     (["export", "zoo:dcgan_mnist", "--tflite", "float32,int9"], "unknown TFLite mode 'int9'"),
                     (["evaluate", "zoo:dcgan_mnist", "--metrics", "fid,fdi"], "unknown metric 'fdi'"),
                     (["verify-export", "."], ". is not a ganzoo export"),
-                    (["bench", "serve", "."], ". is neither an export version directory, a run directory nor a .keras file"),
+                    (["bench", "serve", "."], ". is neither an export version directory, a run directory, a run's best/ nor a .keras file"),
                     (["upscale", "zoo:dcgan_mnist", sys.executable, "--out", "o.png"],
                      "zoo:dcgan_mnist holds a dcgan (generation model), not a super-resolution model"),
                     (["sample", "sr_run", "--out", "x.png"],

@@ -265,7 +265,7 @@ def test_verify_export_fails_on_a_broken_export(exported, tmp_path):
 def test_export_cli_errors(tmp_path):
     runner = CliRunner()
     result = runner.invoke(main, ["export", str(tmp_path), "--base", str(tmp_path / "sm")])
-    assert result.exit_code == 1 and "neither a run directory nor a .keras file" in result.output
+    assert result.exit_code == 1 and "neither a run directory, a run's best/ nor a .keras file" in result.output
     model_file = tmp_path / "m.keras"
     tiny("dcgan").save(model_file)
     result = runner.invoke(main, ["export", str(model_file), "--tflite", "float32,int4"])

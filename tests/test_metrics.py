@@ -171,7 +171,7 @@ def test_evaluate_cli_one_line_errors(tmp_path, monkeypatch):
     assert result.exit_code == 1 and "unknown metric 'fdi'" in result.output
     result = CliRunner().invoke(main, ["evaluate", str(model_file)])
     assert result.exit_code == 1 and "has no recipe to read the real data's source from" in result.output
-    with pytest.raises(ModelNotFound, match="is neither a run directory nor a .keras file"):  # not "has no recipe"
+    with pytest.raises(ModelNotFound, match="is neither a run directory, a run's best/ nor a .keras file"):  # not "has no recipe"
         evaluate(tmp_path / "runs" / "latest", ["fid"])
     result = CliRunner().invoke(main, ["evaluate", str(model_file), "--data", "tfds:mnist", "--num", "20"])
     assert result.exit_code == 1 and "train-classifier" in result.output
@@ -198,6 +198,63 @@ def test_training_evaluates_keeps_the_best_checkpoint_and_writes_a_model_card(mn
     assert "extractor=classifier:tfds:mnist" in card and "CPU" in card and "![samples](samples.png)" in card
     version_dir = export_model(run_dir, base=tmp_path / "exports")
     assert (version_dir / "MODEL_CARD.md").read_text() == card
+
+
+def test_a_runs_best_checkpoint_is_a_model_source_for_every_command(mnist_metric_classifier, tiny_recipe, tmp_path):
+    """RUN/best (the checkpoint keep_best kept) loads in the run's recipe's model, is the generator
+    its evaluation measured, and is what sample, evaluate and zoo publish take; a damaged one and
+    a run that kept none are one-line errors."""
+    import tensorflow as tf
+
+    from ganzoo.images import to_uint8
+    from ganzoo.recipes import load_recipe
+    from ganzoo.training import build_model, load_trained_model, train
+    from ganzoo.zoo.publish import publish
+
+    evaluation = '\n[evaluation]\nevery_epochs = 1\nmetrics = "fid"\nnum = 100\nkeep_best = "fid"\n[checkpoint]\nkeep = 5\n'
+    recipe = load_recipe(tiny_recipe(steps=9, steps_per_epoch=3, extra=evaluation))
+    run_dir = train(recipe, out=tmp_path / "runs", verbose=0)
+    best = json.loads((run_dir / "best" / "best.json").read_text())
+    assert [p.name for p in (run_dir / "best").glob("ckpt-*.sha256")] == [f"ckpt-{best['step']}.sha256"]
+
+    model = load_trained_model(run_dir / "best")
+    assert int(model.g_optimizer.iterations) == best["step"]
+    reference = build_model(recipe)  # the same step's checkpoint of the run's own series
+    tf.train.Checkpoint(**reference.checkpoint_objects()).restore(str(run_dir / "checkpoints" / f"ckpt-{best['step']}")).expect_partial()
+    np.testing.assert_array_equal(model.generate(8, seed=1), reference.generate(8, seed=1))
+
+    # Evaluated again with the recipe's protocol and seed: the value it was kept for.
+    result = evaluate(run_dir / "best", ["fid"], num=100, seed=recipe.train.seed)
+    assert result["step"] == best["step"] and result["checkpoint"] == "best"
+    assert result["metrics"]["fid"] == pytest.approx(best["value"], rel=1e-3)
+    last = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["checkpoint"] == "best" and last["step"] == best["step"]
+    assert f"Step {best['step']}, the best/ checkpoint" in (run_dir / "MODEL_CARD.md").read_text()
+
+    result = CliRunner().invoke(main, ["sample", str(run_dir / "best"), "--num", "4", "--out", str(tmp_path / "s.npz")])
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(np.load(tmp_path / "s.npz")["images"], to_uint8(model.generate(4, seed=0)))
+
+    entry = json.loads(publish(run_dir / "best", "tiny_best", zoo_dir=tmp_path / "zoo", dtype="float32", num=100).read_text())
+    history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+    assert entry["steps"] == best["step"] and entry["checkpoint"].startswith("best/: kept by the recipe's evaluation, fid ")
+    assert entry["wall_time_s"] == next(h["elapsed_s"] for h in history if h["step"] == best["step"])
+    assert f"at step {best['step']}" in (tmp_path / "zoo" / "cards" / "tiny_best.md").read_text()
+    np.testing.assert_array_equal(ganzoo.from_pretrained(tmp_path / "zoo" / "entries" / "tiny_best.json").generate(4, seed=2),
+                                  model.generate(4, seed=2))
+
+    data = next((run_dir / "best").glob("ckpt-*.data-*"))
+    content = bytearray(data.read_bytes())
+    content[len(content) // 2] ^= 0x01
+    data.write_bytes(bytes(content))
+    result = CliRunner().invoke(main, ["sample", str(run_dir / "best"), "--out", str(tmp_path / "x.png")])
+    assert result.exit_code == 1 and "no intact checkpoint in" in result.output and "is damaged" in result.output
+    other = tmp_path / "other"  # a run whose recipe keeps no best checkpoint
+    other.mkdir()
+    (other / "recipe.toml").write_text((run_dir / "recipe.toml").read_text())
+    result = CliRunner().invoke(main, ["sample", str(other / "best"), "--out", str(tmp_path / "x.png")])
+    assert result.exit_code == 1 and f"run {other} has kept no best checkpoint" in result.output
+    assert len(result.output.strip().splitlines()) == 1
 
 
 def test_bench_quality_prints_its_table(mnist_metric_classifier, tmp_path):

@@ -37,7 +37,7 @@ def tensorboard_tags(log_dir: Path) -> set[str]:
 
 
 def test_train_writes_a_complete_run_and_never_overwrites(tiny_recipe, tmp_path):
-    recipe = load_recipe(tiny_recipe(steps=10, steps_per_epoch=5))
+    recipe = load_recipe(tiny_recipe(steps=10, steps_per_epoch=5, extra="[checkpoint]\nkeep = 1\n"))
     first = train(recipe, out=tmp_path / "runs", verbose=0)
     second = train(recipe, out=tmp_path / "runs", max_steps=4, verbose=0)
     assert first.name == "00000-tiny" and second.name == "00001-tiny"
@@ -51,6 +51,9 @@ def test_train_writes_a_complete_run_and_never_overwrites(tiny_recipe, tmp_path)
     cpu = [h["cpu_s"] for h in history(first)]  # and the process's CPU time (all threads)
     assert 0 < cpu[0] <= cpu[1]
     assert tf.train.latest_checkpoint(str(first / runs.CHECKPOINT_DIR)).endswith("ckpt-10")
+    # keep = 1: ckpt-5 went, and its manifest with it
+    assert sorted(p.name for p in (first / runs.CHECKPOINT_DIR).glob("ckpt-*")) == \
+        ["ckpt-10.data-00000-of-00001", "ckpt-10.index", "ckpt-10.sha256"]
     tags = tensorboard_tags(first / runs.LOG_DIR)
     assert {"train/d_loss", "train/g_loss", "epoch/d_real", "samples", "run"} <= tags
     model = load_trained_model(first)

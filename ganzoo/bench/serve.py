@@ -60,7 +60,7 @@ def measure_row(name: str, call_one, call_many, repeats: int, throughput_batch: 
 
 def check_served_source(source: str | Path) -> None:
     """A one-line error, without TensorFlow, when SOURCE is neither an export version directory
-    nor something that holds a model (a run directory, a .keras file, zoo:NAME)."""
+    nor something that holds a model (a run directory or its best/, a .keras file, zoo:NAME)."""
     from ganzoo import zoo
     from ganzoo.errors import ModelNotFound
     from ganzoo.training.runs import check_model_location
@@ -71,7 +71,7 @@ def check_served_source(source: str | Path) -> None:
         try:
             check_model_location(source)
         except ModelNotFound:
-            raise ModelNotFound(f"{source} is neither an export version directory, a run directory nor a .keras file "
+            raise ModelNotFound(f"{source} is neither an export version directory, a run directory, a run's best/ nor a .keras file "
                                 "(nor zoo:NAME)") from None
 
 

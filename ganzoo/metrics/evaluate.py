@@ -3,6 +3,7 @@ appended to the run's metrics.jsonl and its model card refreshed.
 
     results = evaluate("runs/latest", ["fid", "kid", "pr", "coverage"], num=10000)
     results = evaluate("runs/latest")  # the model's kind's default metrics (Task.evaluation_metrics)
+    results = evaluate("runs/latest/best")  # the checkpoint the recipe's evaluation kept (keep_best)
 
 A result carries its protocol: extractor, weights hash, numbers of real and generated images,
 real split, resize.
@@ -21,8 +22,9 @@ from ganzoo.training.model_card import write_model_card
 
 def evaluate(run: str | Path, metrics: list[str] | None = None, num: int = 10000, extractor: str | None = None, split: str = "test",
              seed: int = 0, inception_weights: str | None = None, data_source: str | None = None) -> dict:
-    """Evaluates a run directory, a .keras file or zoo:NAME against its recipe's dataset; appends
-    the result to the run's metrics.jsonl and refreshes its model card when RUN is a run directory."""
+    """Evaluates a run directory, a run's best/, a .keras file or zoo:NAME against its recipe's
+    dataset; appends the result to the run's metrics.jsonl (marked `"checkpoint": "best"` for its
+    best/) and refreshes its model card when RUN is a run directory or its best/."""
     from ganzoo import zoo
     from ganzoo.tasks import require_task
 
@@ -37,21 +39,23 @@ def evaluate(run: str | Path, metrics: list[str] | None = None, num: int = 10000
     data_dir = (recipe.data.data_dir or None) if recipe else None
     session = task.metric_session(model, source, num, extractor, split, data_dir, inception_weights)
     result = session.measure(model, metrics, seed)
+    if runs.best_of_run(run) is not None:
+        result["checkpoint"] = runs.BEST_DIR  # beside the run's own results, told apart from them
     if run.is_dir():
-        runs.append_result(run, result)
+        runs.append_result(runs.run_of(run), result)
         if recipe is not None:
-            write_model_card(run)
+            write_model_card(runs.run_of(run))
     return result
 
 
 def recipe_of(run: Path):
-    """The recipe that trained a run directory or zoo entry; None for a bare .keras file."""
+    """The recipe that trained a run directory (or its best/) or zoo entry; None for a bare .keras file."""
     from ganzoo import zoo
 
     name = zoo.entry_name(run)
     if name is not None:
         return zoo.entry_recipe(zoo.load_entry(name))
-    recipe_file = run / runs.RECIPE_FILE
+    recipe_file = runs.run_of(run) / runs.RECIPE_FILE
     return load_recipe(recipe_file) if recipe_file.is_file() else None
 
 

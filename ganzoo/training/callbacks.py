@@ -19,7 +19,8 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo.images import make_grid, to_uint8
-from ganzoo.training.runs import RUN_LOG, append_result
+from ganzoo.training import checkpoints
+from ganzoo.training.runs import BEST_DIR, BEST_FILE, RUN_LOG, append_result
 
 
 def model_step(model) -> int:
@@ -178,7 +179,7 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         self.session, self.metrics, self.every_epochs = session, metrics, every_epochs
         self.run_dir, self.keep_best, self.best_manager, self.seed = run_dir, keep_best, best_manager, seed
         self.writer = tf.summary.create_file_writer(str(log_dir))
-        self.best_file = run_dir / "best" / "best.json"
+        self.best_file = run_dir / BEST_DIR / BEST_FILE
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_epochs or not finite(logs):
@@ -197,7 +198,7 @@ class PeriodicEvaluation(keras.callbacks.Callback):
             best = json.loads(self.best_file.read_text()) if self.best_file.is_file() else None
             lower = self.keep_best in LOWER_IS_BETTER
             if best is None or (value < best["value"] if lower else value > best["value"]):
-                self.best_manager.save(checkpoint_number=step)
+                checkpoints.save(self.best_manager, step, run_dir=self.run_dir)  # with its manifest, checked on loading
                 from ganzoo.files import atomic_write_bytes
 
                 atomic_write_bytes(self.best_file, json.dumps({"metric": self.keep_best, "value": value, "step": step}).encode())

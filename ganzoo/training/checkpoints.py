@@ -58,6 +58,9 @@ def save(checkpoint_manager: tf.train.CheckpointManager, step: int, recipe_text:
         prefix = checkpoint_manager.save(checkpoint_number=step)
         manifest = {path.name: file_sha256(path) for path in files_of(prefix)}
         atomic_write_bytes(Path(prefix + MANIFEST_SUFFIX), json.dumps(manifest, indent=1).encode())
+        for stale in directory.glob("ckpt-*" + MANIFEST_SUFFIX):  # of checkpoints the manager let go (max_to_keep)
+            if not stale.with_suffix(".index").exists():
+                stale.unlink(missing_ok=True)
         if recipe_text is not None:
             atomic_write_bytes(directory / APPLIED_RECIPE, recipe_text.encode())
         return prefix

@@ -63,7 +63,8 @@ def model_card_text(run_dir: Path) -> str:
     lines += ["", "## Metrics", ""]
     if evaluations:
         for evaluation in evaluations[-3:]:  # the newest three
-            lines += [f"Step {evaluation.get('step')} ({evaluation.get('time', '')}):", "",
+            which = f", the {evaluation['checkpoint']}/ checkpoint" if evaluation.get("checkpoint") else ""
+            lines += [f"Step {evaluation.get('step')}{which} ({evaluation.get('time', '')}):", "",
                       "| metric | value |", "|---|---:|"]
             lines += [f"| {name} | {value:.5g} |" for name, value in evaluation["metrics"].items()]
             protocol = ", ".join(f"{k}={v}" for k, v in evaluation["protocol"].items())

@@ -14,6 +14,8 @@ from ganzoo.errors import GanzooError, ModelNotFound
 RECIPE_FILE = "recipe.toml"
 MODEL_FILE = "model.keras"
 CHECKPOINT_DIR = "checkpoints"
+BEST_DIR = "best"  # the checkpoint with the best evaluation so far ([evaluation] keep_best)
+BEST_FILE = "best.json"  # in BEST_DIR: which metric, value and step
 LOG_DIR = "logs"
 HISTORY_FILE = "history.jsonl"
 SAMPLES_FILE = "samples.png"
@@ -25,13 +27,33 @@ _RUN_NAME = re.compile(r"^(\d{5})-")
 
 def check_model_location(path: str | Path) -> Path:
     """PATH, if it can hold a trained model: a run directory (its model.keras or its recipe and
-    checkpoints) or a .keras file. Needs no TensorFlow, so a mistyped path is answered at once."""
+    checkpoints), a run's best/ (the checkpoint its evaluation kept) or a .keras file. Needs no
+    TensorFlow, so a mistyped path is answered at once."""
     path = Path(path)
     if path.is_dir() and ((path / MODEL_FILE).is_file() or (path / RECIPE_FILE).is_file()):
         return path
+    if best_of_run(path) is not None:
+        return path
     if path.is_file() and path.suffix == ".keras":
         return path
-    raise ModelNotFound(f"{path} is neither a run directory nor a .keras file (nor zoo:NAME)")
+    if path.name == BEST_DIR and (path.parent / RECIPE_FILE).is_file():
+        raise ModelNotFound(f"{path} does not exist: run {path.parent} has kept no best checkpoint (its recipe's "
+                            "[evaluation] keep_best, measured every_epochs)")
+    raise ModelNotFound(f"{path} is neither a run directory, a run's {BEST_DIR}/ nor a .keras file (nor zoo:NAME)")
+
+
+def best_of_run(path: str | Path) -> Path | None:
+    """The run directory when PATH is its best/ folder (the checkpoint that its recipe's
+    evaluation kept, built from the run's recipe); None otherwise."""
+    path = Path(path)
+    if path.name == BEST_DIR and path.is_dir() and (path.parent / RECIPE_FILE).is_file():
+        return path.parent
+    return None
+
+
+def run_of(path: str | Path) -> Path:
+    """The run directory that PATH belongs to: the run for its best/, else PATH itself."""
+    return best_of_run(path) or Path(path)
 
 
 def model_name_at(path: str | Path) -> str | None:
@@ -42,7 +64,7 @@ def model_name_at(path: str | Path) -> str | None:
 
     from ganzoo.registry import builtin_catalog
 
-    path = check_model_location(path)
+    path = run_of(check_model_location(path))
     try:
         if path.is_dir() and (path / RECIPE_FILE).is_file():
             return str(tomllib.loads((path / RECIPE_FILE).read_text())["model"]["name"])
@@ -62,7 +84,7 @@ def model_config_at(path: str | Path) -> dict | None:
 
     from ganzoo.registry import builtin_entry
 
-    path = check_model_location(path)
+    path = run_of(check_model_location(path))
     try:
         if path.is_dir() and (path / RECIPE_FILE).is_file():
             model = tomllib.loads((path / RECIPE_FILE).read_text())["model"]

@@ -340,7 +340,7 @@ def periodic_evaluation(recipe: Recipe, model: GAN, run_dir: Path) -> PeriodicEv
                                             data_dir=recipe.data.data_dir or None, train_missing=True)
     best = None
     if section.keep_best:
-        best = tf.train.CheckpointManager(tf.train.Checkpoint(**model.checkpoint_objects()), str(run_dir / "best"), max_to_keep=1)
+        best = checkpoints.manager(model, run_dir / runs.BEST_DIR, keep=1)
     return PeriodicEvaluation(session, parse_metrics(section.metrics), section.every_epochs, run_dir, run_dir / runs.LOG_DIR,
                               section.keep_best, best, recipe.train.seed)
 
@@ -373,13 +373,20 @@ def load_keras_file(path: Path) -> GAN:
 
 
 def load_trained_model(path: str | Path) -> GAN:
-    """Where every command finds its model: `zoo:NAME` (a zoo entry), a `.keras` file, or a run
-    directory (its model.keras, else its latest checkpoint)."""
+    """Where every command finds its model: `zoo:NAME` (a zoo entry), a `.keras` file, a run
+    directory (its model.keras, else its latest checkpoint) or a run's best/ (the checkpoint its
+    evaluation kept, in the run's recipe's model)."""
     from ganzoo import zoo
 
     if str(path).startswith(zoo.PREFIX):
         return zoo.from_pretrained(str(path))
     path = runs.check_model_location(path)
+    run_dir = runs.best_of_run(path)
+    if run_dir is not None:
+        model = build_model(load_recipe(run_dir / runs.RECIPE_FILE))
+        if checkpoints.restore_newest_intact(model, path) == 0:
+            raise ModelNotFound(f"{path} holds no checkpoint yet")
+        return model
     if path.is_dir():
         if not (path / runs.MODEL_FILE).is_file():
             model = build_model(load_recipe(path / runs.RECIPE_FILE))

@@ -68,18 +68,18 @@ def storage_changes(before: dict, after: dict) -> list[str]:
 
 def publish(run: str | Path, name: str, zoo_dir: str | Path | None = None, dtype: str = "auto", readme: str | Path | None = None,
             **measure_options) -> Path:
-    """Publishes run directory `run` as zoo entry `name` under `zoo_dir` (default: the package's
-    zoo); returns the entry file. `measure_options` go to the task's protocol (num, sr_sets, ...)."""
+    """Publishes run directory `run` (or its best/) as zoo entry `name` under `zoo_dir` (default:
+    the package's zoo); returns the entry file. `measure_options` go to the task's protocol (num, sr_sets, ...)."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9_]*", name):
         raise GanzooError(f"a zoo entry name is lower-case letters, digits and '_', got {name!r}")
     if dtype not in ("auto", "float16", "float32"):
         raise GanzooError(f"weights are stored as float16, float32 or auto, got {dtype!r}")
-    run_dir = Path(run)
+    run_dir = runs.run_of(run)  # RUN, or the run whose best/ is published
     if not (run_dir / runs.RECIPE_FILE).is_file():
         raise GanzooError(f"{run_dir} is not a run directory (no {runs.RECIPE_FILE}): a zoo entry records its recipe")
     zoo_dir = Path(zoo_dir) if zoo_dir else zoo.zoo_dir()
     recipe = load_recipe(run_dir / runs.RECIPE_FILE)
-    model = load_trained_model(run_dir)
+    model = load_trained_model(run)
     task = task_of(model)
     float32 = task.measure(model, recipe, **measure_options)
     stored, notes = "float32", ""
@@ -100,8 +100,10 @@ def publish(run: str | Path, name: str, zoo_dir: str | Path | None = None, dtype
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **zoo.weight_arrays(model, stored))
     atomic_write_bytes(weights_file, buffer.getvalue())
+    steps = int(model.g_optimizer.iterations.numpy()) if model.compiled else None
     history = [json.loads(line) for line in (run_dir / runs.HISTORY_FILE).read_text().splitlines() if line.strip()] \
         if (run_dir / runs.HISTORY_FILE).is_file() else []
+    history = [h for h in history if steps is None or h.get("step", 0) <= steps]  # the clock up to best/'s step
     start = last_start(run_dir)
     entry = {
         "name": name,
@@ -110,7 +112,7 @@ def publish(run: str | Path, name: str, zoo_dir: str | Path | None = None, dtype
         "preset": recipe.model.preset,
         "config": model.get_config(),
         "recipe": (run_dir / runs.RECIPE_FILE).read_text(),
-        "steps": int(model.g_optimizer.iterations.numpy()) if model.compiled else None,
+        "steps": steps,
         "wall_time_s": history[-1].get("elapsed_s") if history else None,
         "cpu_time_s": history[-1].get("cpu_s") if history else None,
         "hardware": {"host": start.get("host", "unknown"), "devices": start.get("devices", "unknown"),
@@ -124,6 +126,7 @@ def publish(run: str | Path, name: str, zoo_dir: str | Path | None = None, dtype
         "protocol": measured["protocol"],
         "headline": task.headline(measured["metrics"]),
         "published": datetime.date.today().isoformat(),
+        **({"checkpoint": best_checkpoint_note(Path(run))} if runs.best_of_run(run) else {}),
         "ganzoo": ganzoo.__version__,
         "platform": f"{platform.system()} {platform.machine()}",
     }
@@ -134,6 +137,15 @@ def publish(run: str | Path, name: str, zoo_dir: str | Path | None = None, dtype
     if readme is not None:
         update_readme(Path(readme), zoo_dir)
     return entry_file
+
+
+def best_checkpoint_note(best_dir: Path) -> str:
+    """What a run's best/ is, for an entry published from it: the recipe's evaluation kept it."""
+    try:
+        best = json.loads((best_dir / runs.BEST_FILE).read_text())
+        return f"best/: kept by the recipe's evaluation, {best['metric']} {best['value']:.4g} at step {best['step']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "best/: kept by the recipe's evaluation"
 
 
 def _plain(value):
@@ -161,6 +173,7 @@ def card_text(entry: dict, model, recipe) -> str:
     wall = f"{entry['wall_time_s'] / 60:.0f} minutes" if entry["wall_time_s"] else "wall time not recorded"
     if entry.get("cpu_time_s"):  # the work done, where the wall clock also counts waiting for the CPU
         wall += f" ({entry['cpu_time_s'] / 60:.0f} CPU-minutes of the training process, all threads)"
+    checkpoint = f" (the run's {entry['checkpoint']})" if entry.get("checkpoint") else ""
     lines = [
         f"# {entry['name']}: {entry['model']} ({entry['preset']})", "",
         recipe.description or "", "",
@@ -173,7 +186,7 @@ def card_text(entry: dict, model, recipe) -> str:
         f"{task_of(model).limitations(model)}".rstrip(), "",
         "## Data", f"`{entry['data']['source']}`; licence: {entry['data']['licence']}.", "",
         "## Training",
-        f"{entry['steps']} steps on {entry['hardware']['devices']} ({entry['hardware']['host']}), {wall}; "
+        f"{entry['steps']} steps{checkpoint} on {entry['hardware']['devices']} ({entry['hardware']['host']}), {wall}; "
         f"XLA {entry['hardware']['xla']}, precision {entry['hardware']['precision']}. The recipe is in the entry "
         f"(`ganzoo/zoo/entries/{entry['name']}.json`).", "",
         "## Metrics", "", "| metric | value |", "|---|---:|",
