@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import os
 from pathlib import Path
 
@@ -143,7 +144,7 @@ def list_command() -> None:
 def train(recipe, assignments, max_steps, out, resume_dir, run_dir) -> None:
     """Train RECIPE (a TOML file) in a new run directory runs/<NNNNN>-<recipe>/."""
     from ganzoo.recipes import load_recipe
-    from ganzoo.training import resume
+    from ganzoo.training import resume, runs
     from ganzoo.training import train as train_recipe
 
     if resume_dir is not None:
@@ -155,6 +156,11 @@ def train(recipe, assignments, max_steps, out, resume_dir, run_dir) -> None:
             raise click.UsageError("give a RECIPE file or --resume RUN_DIR")
         run_dir = train_recipe(load_recipe(recipe, list(assignments)), out=out, max_steps=max_steps, run_dir=run_dir)
     click.echo(f"run directory: {run_dir}")
+    best = run_dir / runs.BEST_DIR / runs.BEST_FILE
+    if best.is_file():  # where a run rose late, its best point is one path away
+        kept = json.loads(best.read_text())
+        click.echo(f"best checkpoint: {best.parent} ({kept['metric']} {kept['value']:.4g} at step {kept['step']}; "
+                   "every command takes it as a model)")
 
 
 @main.command()

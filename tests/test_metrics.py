@@ -208,13 +208,17 @@ def test_a_runs_best_checkpoint_is_a_model_source_for_every_command(mnist_metric
 
     from ganzoo.images import to_uint8
     from ganzoo.recipes import load_recipe
-    from ganzoo.training import build_model, load_trained_model, train
+    from ganzoo.training import build_model, load_trained_model
     from ganzoo.zoo.publish import publish
 
     evaluation = '\n[evaluation]\nevery_epochs = 1\nmetrics = "fid"\nnum = 100\nkeep_best = "fid"\n[checkpoint]\nkeep = 5\n'
-    recipe = load_recipe(tiny_recipe(steps=9, steps_per_epoch=3, extra=evaluation))
-    run_dir = train(recipe, out=tmp_path / "runs", verbose=0)
+    result = CliRunner().invoke(main, ["train", str(tiny_recipe(steps=9, steps_per_epoch=3, extra=evaluation)), "--out",
+                                       str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    run_dir = (tmp_path / "runs" / "latest").resolve()
+    recipe = load_recipe(run_dir / "recipe.toml")
     best = json.loads((run_dir / "best" / "best.json").read_text())
+    assert f"best checkpoint: {run_dir / 'best'} (fid {best['value']:.4g} at step {best['step']}; every command" in result.output
     assert [p.name for p in (run_dir / "best").glob("ckpt-*.sha256")] == [f"ckpt-{best['step']}.sha256"]
 
     model = load_trained_model(run_dir / "best")
