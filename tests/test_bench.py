@@ -89,7 +89,7 @@ def test_bench_serve_measures_every_format_of_an_export(tmp_path):
         p50, p95, images_per_s, size = (float(x) for x in row[-5:-3] + row[-2:])
         assert 0 < p50 <= p95 and images_per_s > 0 and size > 0
     result = CliRunner().invoke(main, ["bench", "serve", str(tmp_path)])
-    assert result.exit_code == 1 and "neither an export version directory, a run directory nor a .keras file" in result.output
+    assert result.exit_code == 1 and "neither an export version directory, a run directory, a run's best/ nor a .keras file" in result.output
 
 
 @pytest.mark.parametrize("name, files", [("dcgan", ["float32"]), ("stylegan_lite", ["float32"]), ("srgan", ["float32"]),
