@@ -79,8 +79,9 @@ class VolumeTask(Task):
         return VolumeMetricSession(source, model.volume_size, num, split)
 
     def measure(self, model, recipe, num: int = 2000, seed: int = 0, **options) -> dict:
-        """Frechet distance on the volume classifier's features and class coverage of `num`
-        samples against `num` real test grids, with the real-vs-real floor (no KID: kinds.REFUSED_METRICS)."""
+        """Frechet distance on the volume classifier's features and class coverage of 5 x `num`
+        samples against `num` real test grids, with the real-vs-real floor (`num` against `num`;
+        no KID: kinds.REFUSED_METRICS)."""
         session = self.metric_session(model, recipe.data.source, num)
         return session.measure(model, ["fid", "coverage"], seed)
 
