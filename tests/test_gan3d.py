@@ -242,9 +242,10 @@ def test_the_volume_distance_pools_five_draws_per_real_grid(trained_run):
     model = load_trained_model(trained_run)
     extractor = VolumeExtractor("shapes:200", 8)
     real = extractor(load_volumes("shapes:200", 8, "test", max_examples=50).volumes)
-    generated = extractor(np.concatenate([model.generate(50, seed=s) for s in range(5, 10)]))
-    assert result["metrics"]["fid"] == pytest.approx(stats.fid(real.features, generated.features), rel=1e-6)
-    assert result["metrics"]["coverage_classes"] == stats.class_coverage(generated.probabilities)[0]
+    draws = [extractor(model.generate(50, seed=s)) for s in range(5, 10)]  # a draw at a time, as measured
+    features = np.concatenate([d.features for d in draws])
+    assert result["metrics"]["fid"] == pytest.approx(stats.fid(real.features, features), rel=1e-4)
+    assert result["metrics"]["coverage_classes"] == stats.class_coverage(np.concatenate([d.probabilities for d in draws]))[0]
 
 
 def test_kid_is_refused_for_volumes_by_the_cli_the_library_and_a_recipe(trained_run, tmp_path):

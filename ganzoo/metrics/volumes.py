@@ -1,6 +1,6 @@
 """Measuring 3D generators: a small 3D CNN classifier of a labelled volume source (trained once
-and cached, like the MNIST classifier), whose 128-d `features` give a Frechet distance and KID,
-and whose class votes give coverage. Generated grids are thresholded at 0.5 first (what a mesh
+and cached, like the MNIST classifier), whose 128-d `features` give a Frechet distance (not KID:
+kinds.REFUSED_METRICS), and whose class votes give coverage. Generated grids are thresholded at 0.5 first (what a mesh
 of them shows); the real data are binary already. `num` real grids are compared with five times
 as many generated ones (GENERATED_PER_REAL)."""
 
