@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import json
 import os
 from pathlib import Path
 
@@ -156,11 +155,10 @@ def train(recipe, assignments, max_steps, out, resume_dir, run_dir) -> None:
             raise click.UsageError("give a RECIPE file or --resume RUN_DIR")
         run_dir = train_recipe(load_recipe(recipe, list(assignments)), out=out, max_steps=max_steps, run_dir=run_dir)
     click.echo(f"run directory: {run_dir}")
-    best = run_dir / runs.BEST_DIR / runs.BEST_FILE
-    if best.is_file():  # where a run rose late, its best point is one path away
-        kept = json.loads(best.read_text())
-        click.echo(f"best checkpoint: {best.parent} ({kept['metric']} {kept['value']:.4g} at step {kept['step']}; "
-                   "every command takes it as a model)")
+    kept = runs.best_record(run_dir)
+    if kept is not None:  # where a run rose late, its best point is one path away
+        click.echo(f"best checkpoint: {run_dir / runs.BEST_DIR} ({kept['metric']} {kept['value']:.4g} at step "
+                   f"{kept['step']}; every command takes it as a model)")
 
 
 @main.command()

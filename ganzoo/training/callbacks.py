@@ -20,7 +20,13 @@ import tensorflow as tf
 
 from ganzoo.images import make_grid, to_uint8
 from ganzoo.training import checkpoints
-from ganzoo.training.runs import BEST_DIR, BEST_FILE, RUN_LOG, append_result
+from ganzoo.training.runs import (
+    BEST_DIR,
+    BEST_FILE,
+    RUN_LOG,
+    append_result,
+    best_record,
+)
 
 
 def model_step(model) -> int:
@@ -195,7 +201,7 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         self.writer.flush()
         if self.keep_best and self.keep_best in result["metrics"]:
             value = result["metrics"][self.keep_best]
-            best = json.loads(self.best_file.read_text()) if self.best_file.is_file() else None
+            best = best_record(self.run_dir)
             lower = self.keep_best in LOWER_IS_BETTER
             if best is None or (value < best["value"] if lower else value > best["value"]):
                 checkpoints.save(self.best_manager, step, run_dir=self.run_dir)  # with its manifest, checked on loading

@@ -51,6 +51,14 @@ def best_of_run(path: str | Path) -> Path | None:
     return None
 
 
+def best_record(run_dir: str | Path) -> dict | None:
+    """best.json of a run ({"metric", "value", "step"} of the checkpoint in best/), or None."""
+    try:
+        return json.loads((Path(run_dir) / BEST_DIR / BEST_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def run_of(path: str | Path) -> Path:
     """The run directory that PATH belongs to: the run for its best/, else PATH itself."""
     return best_of_run(path) or Path(path)

@@ -381,17 +381,13 @@ def load_trained_model(path: str | Path) -> GAN:
     if str(path).startswith(zoo.PREFIX):
         return zoo.from_pretrained(str(path))
     path = runs.check_model_location(path)
-    run_dir = runs.best_of_run(path)
-    if run_dir is not None:
-        model = build_model(load_recipe(run_dir / runs.RECIPE_FILE))
-        if checkpoints.restore_newest_intact(model, path) == 0:
-            raise ModelNotFound(f"{path} holds no checkpoint yet")
-        return model
-    if path.is_dir():
-        if not (path / runs.MODEL_FILE).is_file():
-            model = build_model(load_recipe(path / runs.RECIPE_FILE))
-            if restore_latest(model, path) == 0:
-                raise ModelNotFound(f"run {path} has neither {runs.MODEL_FILE} nor a checkpoint yet")
-            return model
+    from_best = runs.best_of_run(path) is not None
+    if path.is_dir() and not from_best and (path / runs.MODEL_FILE).is_file():
         path = path / runs.MODEL_FILE
+    if path.is_dir():  # a run without model.keras, or its best/: the recipe's model, restored
+        model = build_model(load_recipe(runs.run_of(path) / runs.RECIPE_FILE))
+        if checkpoints.restore_newest_intact(model, path if from_best else path / runs.CHECKPOINT_DIR) == 0:
+            raise ModelNotFound(f"{path} holds no checkpoint yet" if from_best else
+                                f"run {path} has neither {runs.MODEL_FILE} nor a checkpoint yet")
+        return model
     return load_keras_file(path)

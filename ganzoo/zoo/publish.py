@@ -126,7 +126,7 @@ def publish(run: str | Path, name: str, zoo_dir: str | Path | None = None, dtype
         "protocol": measured["protocol"],
         "headline": task.headline(measured["metrics"]),
         "published": datetime.date.today().isoformat(),
-        **({"checkpoint": best_checkpoint_note(Path(run))} if runs.best_of_run(run) else {}),
+        **({"checkpoint": best_checkpoint_note(run_dir)} if runs.best_of_run(run) else {}),
         "ganzoo": ganzoo.__version__,
         "platform": f"{platform.system()} {platform.machine()}",
     }
@@ -139,13 +139,12 @@ def publish(run: str | Path, name: str, zoo_dir: str | Path | None = None, dtype
     return entry_file
 
 
-def best_checkpoint_note(best_dir: Path) -> str:
+def best_checkpoint_note(run_dir: Path) -> str:
     """What a run's best/ is, for an entry published from it: the recipe's evaluation kept it."""
-    try:
-        best = json.loads((best_dir / runs.BEST_FILE).read_text())
-        return f"best/: kept by the recipe's evaluation, {best['metric']} {best['value']:.4g} at step {best['step']}"
-    except (OSError, ValueError, KeyError, TypeError):
+    best = runs.best_record(run_dir)
+    if best is None:
         return "best/: kept by the recipe's evaluation"
+    return f"best/: kept by the recipe's evaluation, {best['metric']} {best['value']:.4g} at step {best['step']}"
 
 
 def _plain(value):
