@@ -92,6 +92,27 @@ def test_an_entry_records_what_made_it_and_what_it_measures(published):
     assert (zoo_dir / "cards" / "tiny_dcgan.png").is_file()
 
 
+def test_republishing_the_same_weights_leaves_their_file_alone(published, tmp_path):
+    """Measuring an entry again (a new protocol) must not commit a second copy of its weights: the
+    archive's bytes carry write times. Other weights are written."""
+    run_dir, zoo_dir, _ = published
+    shutil.copytree(zoo_dir, tmp_path / "zoo")
+    weights = tmp_path / "zoo" / "weights" / "tiny_dcgan.npz"
+    before = weights.stat()
+    result = CliRunner().invoke(main, ["zoo", "publish", str(run_dir), "--name", "tiny_dcgan", "--num", "200", "--dtype", "float32",
+                                       "--zoo-dir", str(tmp_path / "zoo")])
+    assert result.exit_code == 0, result.output
+    after = weights.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    entry = json.loads((tmp_path / "zoo" / "entries" / "tiny_dcgan.json").read_text())
+    assert entry["weights"]["sha256"] == zoo.file_sha256(weights)
+    result = CliRunner().invoke(main, ["zoo", "publish", str(run_dir), "--name", "tiny_dcgan", "--num", "200", "--dtype", "float16",
+                                       "--zoo-dir", str(tmp_path / "zoo")])
+    assert result.exit_code == 0, result.output
+    assert weights.stat().st_size < 0.6 * after.st_size
+    assert json.loads((tmp_path / "zoo" / "entries" / "tiny_dcgan.json").read_text())["weights"]["sha256"] == zoo.file_sha256(weights)
+
+
 def test_from_pretrained_gives_the_runs_images(private_zoo):
     run_dir, _, _ = private_zoo
     run_model = load_trained_model(run_dir)

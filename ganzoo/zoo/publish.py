@@ -13,6 +13,7 @@ import io
 import json
 import platform
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,19 @@ def storage_changes(before: dict, after: dict) -> list[str]:
     return changed
 
 
+def same_arrays(weights_file: Path, arrays: dict[str, np.ndarray]) -> bool:
+    """Whether `weights_file` already holds exactly `arrays` (names, dtypes and values); the
+    archive's bytes carry write times, so the same weights written again would differ."""
+    if not weights_file.is_file():
+        return False
+    try:
+        with np.load(weights_file) as stored:
+            return set(stored.files) == set(arrays) and all(
+                stored[k].dtype == arrays[k].dtype and np.array_equal(stored[k], arrays[k]) for k in arrays)
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return False
+
+
 def publish(run: str | Path, name: str, zoo_dir: str | Path | None = None, dtype: str = "auto", readme: str | Path | None = None,
             **measure_options) -> Path:
     """Publishes run directory `run` (or its best/) as zoo entry `name` under `zoo_dir` (default:
@@ -97,9 +111,11 @@ def publish(run: str | Path, name: str, zoo_dir: str | Path | None = None, dtype
         measured = float32
     weights_file = zoo_dir / "weights" / f"{name}.npz"
     weights_file.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **zoo.weight_arrays(model, stored))
-    atomic_write_bytes(weights_file, buffer.getvalue())
+    arrays = zoo.weight_arrays(model, stored)
+    if not same_arrays(weights_file, arrays):  # republishing (a new protocol) commits no second copy
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        atomic_write_bytes(weights_file, buffer.getvalue())
     steps = int(model.g_optimizer.iterations.numpy()) if model.compiled else None
     history = [json.loads(line) for line in (run_dir / runs.HISTORY_FILE).read_text().splitlines() if line.strip()] \
         if (run_dir / runs.HISTORY_FILE).is_file() else []
