@@ -55,6 +55,7 @@ def weights_sha256(model: keras.Model) -> str:
 class Features:
     features: np.ndarray
     probabilities: np.ndarray
+    samples: np.ndarray | None = None  # binary samples for voxel-space statistics (volumes only)
 
 
 class Extractor(abc.ABC):

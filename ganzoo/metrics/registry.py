@@ -54,9 +54,16 @@ def _coverage(real: Features, fake: Features) -> dict[str, float]:
     return {"coverage_classes": float(found), "coverage": found / classes}
 
 
+@register_metric("nna")
+def _nearest_neighbours(real: Features, fake: Features) -> dict[str, float]:
+    if real.samples is None or fake.samples is None:  # kinds.REFUSED_METRICS names who cannot
+        raise ValueError("nna compares binary samples; these features carry none")
+    return stats.nearest_neighbour_stats(real.samples, fake.samples[: len(real.samples)])
+
+
 # Result keys by direction, for keeping the best checkpoint.
-LOWER_IS_BETTER = ("fid", "kid")
-HIGHER_IS_BETTER = ("is", "precision", "recall", "coverage")
+LOWER_IS_BETTER = ("fid", "kid", "nna", "nn_mmd")
+HIGHER_IS_BETTER = ("is", "precision", "recall", "coverage", "nn_coverage")
 
 
 def parse_metrics(text: str) -> list[str]:

@@ -53,7 +53,7 @@ def occupancy_uint8(volumes):
 
 class VolumeTask(Task):
     name = "volume"
-    evaluation_metrics = ("fid", "pr", "coverage")  # no kid: kinds.REFUSED_METRICS
+    evaluation_metrics = ("fid", "pr", "coverage", "nna")  # no kid: kinds.REFUSED_METRICS
 
     # ------------------------------------------------------------------------- training
     def training_data(self, recipe, model, step: int) -> TrainingData:
@@ -80,15 +80,16 @@ class VolumeTask(Task):
 
     def measure(self, model, recipe, num: int = 2000, seed: int = 0, **options) -> dict:
         """Frechet distance on the volume classifier's features and class coverage of 5 x `num`
-        samples against `num` real test grids, with the real-vs-real floor (`num` against `num`;
-        no KID: kinds.REFUSED_METRICS)."""
+        samples against `num` real test grids, 1-NNA / coverage / MMD under IoU of `num` of them,
+        with the real-vs-real floors (`num` against `num`; no KID: kinds.REFUSED_METRICS)."""
         session = self.metric_session(model, recipe.data.source, num)
-        return session.measure(model, ["fid", "coverage"], seed)
+        return session.measure(model, ["fid", "coverage", "nna"], seed)
 
     def headline(self, metrics: dict) -> str:
         floor = metrics.get("fid_real_vs_real")
+        nna = f", 1-NNA {metrics['nna']:.3f}" if "nna" in metrics else ""
         return f"FD {metrics['fid']:.2f}" + (f" (real vs real {floor:.2f})" if floor is not None else "") + \
-            f", {classes(metrics['coverage_classes'])}"
+            f"{nna}, {classes(metrics['coverage_classes'])}"
 
     def bench_dataset(self, model, batch: int):
         from ganzoo.data import training_dataset
