@@ -608,7 +608,7 @@ def bench_time_to_quality_command(recipes, minutes, every_s, seeds, num, targets
     result = bench_time_to_quality(list(recipes), minutes, every_s, parse_seeds(seeds), num, list(overrides), reference, out,
                                    fids)
     click.echo(f"{platform.machine()} {os.cpu_count()} cores; {minutes:g} min of training each, measured every {every_s:g} s "
-               f"on {num} generated vs {num} real test images")
+               f"on {result['measured_on']}")
     click.echo(format_time_to_quality(result, fids))
 
 

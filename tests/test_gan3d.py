@@ -331,6 +331,8 @@ def test_time_to_quality_curves_a_volume_recipe_without_kid(trained_run, tmp_pat
     points = list(csv.DictReader((tmp_path / "curves" / "00000-curves" / "time_to_quality.csv").open()))
     assert points and all(float(p["fid"]) > 0 and 1 <= int(p["classes"]) <= 5 for p in points), points
     assert all(p["kid"] == "nan" for p in points)  # refused for volumes (kinds.REFUSED_METRICS), not measured
+    assert "on 250 generated vs 50 real test samples" in result.output.splitlines()[0]  # five draws per real grid
+    assert "FD" in result.output.splitlines()[1].split() and "FID" not in result.output  # not on Inception's features
 
 
 def test_render_shows_a_shape_upright_and_an_empty_grid_as_background():

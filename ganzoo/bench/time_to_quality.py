@@ -163,7 +163,8 @@ def bench_time_to_quality(recipes: list[str], minutes: float = 10.0, every_s: fl
     """Curves of every contender and seed; returns {"points", "csv", "plot", "source"}. The
     reference joins when `reference` is True, or None and the first recipe is a DCGAN."""
     from ganzoo.recipes import load_recipe
-    from ganzoo.tasks import task_of
+    from ganzoo.registry import builtin_entry
+    from ganzoo.tasks import get_task, task_of
 
     paths = [find_recipe(r) for r in recipes]
     for path in paths:
@@ -172,6 +173,8 @@ def bench_time_to_quality(recipes: list[str], minutes: float = 10.0, every_s: fl
     sources = {r.data.source for r in loaded}
     if len(sources) > 1:
         raise GanzooError(f"the recipes train on different data ({', '.join(sorted(sources))}); one protocol needs one dataset")
+    entry = builtin_entry(loaded[0].model.name)
+    distance = get_task(entry.task).distance_name if entry else "FID"  # FD for volumes
     if reference is None:
         reference = loaded[0].model.name == "dcgan"
     if reference and loaded[0].model.name != "dcgan":
@@ -205,12 +208,15 @@ def bench_time_to_quality(recipes: list[str], minutes: float = 10.0, every_s: fl
                 points += train_recipe(recipe, seed, session_for, every_s, budget_s, out / "runs", on_point)
             if reference:  # after the DCGAN recipe, whose image shape it shares
                 points += train_reference(loaded[0], seed, next(iter(sessions.values())), every_s, budget_s, on_point)
-    plot_path = plot_curves(points, out / "time_to_quality.png", f"{sources.pop()}: FID ({num} vs {num}) against training time",
-                            targets)
-    return {"points": points, "csv": csv_path, "plot": plot_path, "budget_s": budget_s, "out": out}
+    plot_path = plot_curves(points, out / "time_to_quality.png", f"{sources.pop()}: {distance} ({num} real) against training time",
+                            targets, distance)
+    session = next(iter(sessions.values()), None)
+    measured_on = f"{session.num_generated} generated vs {len(session.real.features)}" if session else f"{num} generated vs {num}"
+    return {"points": points, "csv": csv_path, "plot": plot_path, "budget_s": budget_s, "out": out, "distance": distance,
+            "measured_on": f"{measured_on} real test samples"}
 
 
-def plot_curves(points: list[CurvePoint], path: Path, title: str, targets: list[float] = ()) -> Path:
+def plot_curves(points: list[CurvePoint], path: Path, title: str, targets: list[float] = (), distance: str = "FID") -> Path:
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
@@ -233,7 +239,7 @@ def plot_curves(points: list[CurvePoint], path: Path, title: str, targets: list[
     axes.yaxis.set_minor_locator(matplotlib.ticker.LogLocator(subs="all"))
     axes.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     axes.set_xlabel("training seconds (measurements excluded)")
-    axes.set_ylabel("FID (lower is better)")
+    axes.set_ylabel(f"{distance} (lower is better)")
     axes.set_title(title, fontsize=10)
     axes.grid(True, which="both", alpha=0.3)
     axes.legend()
@@ -292,9 +298,10 @@ def median_or_none(values: list[float | None]) -> float | None:
 
 def format_time_to_quality(result: dict, targets: list[float]) -> str:
     rows = summarize(result["points"], targets)
-    heads = [f"s to FID {t:g}" for t in targets]
+    distance = result.get("distance", "FID")
+    heads = [f"s to {distance} {t:g}" for t in targets]
     with_reference = any("vs_reference" in r for r in rows)
-    lines = [f"{'contender':28s} {'seeds':>5s} {'steps':>7s} {'train s':>8s} {'FID':>8s} {'classes':>7s} "
+    lines = [f"{'contender':28s} {'seeds':>5s} {'steps':>7s} {'train s':>8s} {distance:>8s} {'classes':>7s} "
              + " ".join(f"{h:>12s}" for h in heads) + (f" {'ref FID at':>11s}" if with_reference else "")
              + f" {'eval s':>7s}"]
     for r in rows:

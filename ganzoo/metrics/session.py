@@ -65,6 +65,11 @@ class MetricSession:
         self.extractor = get_extractor(extractor, inception_weights)
         self.real = reference_features(self.extractor, source, split, image_shape, num, data_dir)
 
+    @property
+    def num_generated(self) -> int:
+        """Samples measured per generator."""
+        return self.num
+
     def features(self, images) -> Features:
         """The extractor's features of [-1, 1] images."""
         from ganzoo.images import to_uint8
@@ -89,6 +94,6 @@ class MetricSession:
             "step": int(model.g_optimizer.iterations.numpy()) if getattr(model, "compiled", False) else None,
             "metrics": values,
             "protocol": {**self.extractor.protocol(), "real": f"{self.source} ({self.split})",
-                         "num_real": len(self.real.features), "num_generated": self.num,
+                         "num_real": len(self.real.features), "num_generated": self.num_generated,
                          "generator": "EMA" if model.ema_generator is not None else "raw", "seed": seed},
         }

@@ -157,9 +157,12 @@ class VolumeMetricSession(MetricSession):
         values.update(self.floor(metrics))
         return self.result(model, values, seed)
 
+    @property
+    def num_generated(self) -> int:
+        return GENERATED_PER_REAL * self.num
+
     def result(self, model, values: dict[str, float], seed: int) -> dict:
         result = super().result(model, values, seed)
-        result["protocol"]["num_generated"] = GENERATED_PER_REAL * self.num
         result["protocol"]["classifier_test_accuracy"] = round(self.extractor.test_accuracy, 4)
         result["protocol"]["classifier_version"] = CLASSIFIER_VERSION
         return result

@@ -45,6 +45,7 @@ class Task(abc.ABC):
     name: str = ""
     use: str = "sampling"  # what a model of this kind is run for (its zoo card's Intended use)
     evaluation_metrics: tuple[str, ...] = ("fid", "kid", "pr", "coverage")  # `ganzoo evaluate`'s default
+    distance_name: str = "FID"  # what tables and plots call the `fid` result of this kind
 
     # ------------------------------------------------------------------------- training
     @abc.abstractmethod

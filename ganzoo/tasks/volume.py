@@ -54,6 +54,7 @@ def occupancy_uint8(volumes):
 class VolumeTask(Task):
     name = "volume"
     evaluation_metrics = ("fid", "pr", "coverage", "nna")  # no kid: kinds.REFUSED_METRICS
+    distance_name = "FD"  # a Frechet distance, but not on Inception features
 
     # ------------------------------------------------------------------------- training
     def training_data(self, recipe, model, step: int) -> TrainingData:
