@@ -58,7 +58,7 @@ def one_line_errors(command=None, *, tensorflow: bool = True, model: str = "run"
                     zoo.load_entry(zoo.entry_name(value))
             if kwargs.get(model) is not None and zoo.entry_name(kwargs[model]) is None:
                 check_model_location(kwargs[model])
-            entry = catalog_entry_at(kwargs[model]) if kwargs.get(model) is not None and (tasks or labels) else None
+            entry = zoo.catalog_entry_at(kwargs[model]) if kwargs.get(model) is not None and (tasks or labels) else None
             if entry is not None:  # None: the catalog cannot tell, the library's checks answer
                 source = str(kwargs[model])
                 kind_checks = [(source, tasks)] + [(f"{option}: {source}", option_kinds) for option, option_kinds
@@ -88,17 +88,6 @@ def one_line_errors(command=None, *, tensorflow: bool = True, model: str = "run"
             raise click.ClickException(str(error)) from None
 
     return wrapper
-
-
-def catalog_entry_at(source: str):
-    """The catalog entry of the model at `source`, told from its zoo entry, its run's recipe or its
-    .keras config without TensorFlow; None when it cannot be told that way (the library's checks
-    on the loaded model then answer)."""
-    from ganzoo import zoo
-    from ganzoo.registry import builtin_entry
-    from ganzoo.training.runs import model_name_at
-
-    return builtin_entry(zoo.load_entry(zoo.entry_name(source)).get("model") if zoo.entry_name(source) else model_name_at(source))
 
 
 def check_class_label(option: str, label: int, source: str) -> None:

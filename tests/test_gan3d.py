@@ -307,6 +307,10 @@ def test_kid_is_refused_for_volumes_by_the_cli_the_library_and_a_recipe(trained_
     assert "kid does not measure volume models" in result.output
     with pytest.raises(GanzooError, match="kid does not measure volume models"):
         evaluate(trained_run, ["kid"], num=50)
+    with pytest.MonkeyPatch.context() as patch:  # the run's recipe names the kind: no model is loaded to refuse
+        patch.setattr("ganzoo.metrics.evaluate.load_trained_model", lambda run: pytest.fail("loaded the model"))
+        with pytest.raises(GanzooError, match="kid does not measure volume models"):
+            evaluate(trained_run, ["fid", "kid"], num=50)
     (tmp_path / "r.toml").write_text(RECIPE.format(steps=20).replace('metrics = "fid,coverage"', 'metrics = "fid,kid"'))
     with pytest.raises(RecipeError, match="evaluation.metrics: kid does not measure volume models"):
         check_recipe_keys(tmp_path / "r.toml")  # the CLI's check before TensorFlow loads

@@ -26,9 +26,12 @@ def evaluate(run: str | Path, metrics: list[str] | None = None, num: int = 10000
     dataset; appends the result to the run's metrics.jsonl (marked `"checkpoint": "best"` for its
     best/) and refreshes its model card when RUN is a run directory or its best/."""
     from ganzoo import zoo
-    from ganzoo.tasks import require_task
+    from ganzoo.tasks import get_task, require_task
 
     run = Path(run) if zoo.entry_name(run) is not None else runs.check_model_location(run)
+    entry = zoo.catalog_entry_at(run) if metrics else None
+    if entry is not None:  # a metric the kind cannot give is refused before the model loads
+        get_task(entry.task).check_metrics(metrics)
     model = load_trained_model(run)
     task = require_task(model, *kinds.EVALUATE, what=str(run))
     metrics = task.check_metrics(metrics) if metrics else list(task.evaluation_metrics)

@@ -115,6 +115,17 @@ def entry_name(source: str | Path) -> str | None:
     return text[len(PREFIX):] if text.startswith(PREFIX) else None
 
 
+def catalog_entry_at(source: str | Path):
+    """The catalog entry of the model at `source` (zoo:NAME, a run, its best/ or a .keras file),
+    told from its zoo entry, its run's recipe or its .keras config without TensorFlow; None when it
+    cannot be told that way (the checks on the loaded model then answer)."""
+    from ganzoo.registry import builtin_entry
+    from ganzoo.training.runs import model_name_at
+
+    name = entry_name(source)
+    return builtin_entry(load_entry(name).get("model") if name is not None else model_name_at(source))
+
+
 def entry_recipe(entry: dict):
     """The recipe an entry records (the run's resolved recipe.toml)."""
     from ganzoo.recipes import recipe_from_dict, tomllib
