@@ -33,11 +33,10 @@ from ganzoo.metrics.session import MetricSession
 
 CLASSIFIER_VERSION = 2  # in the cache's file name: a classifier cached by an older ganzoo is not reused
 TRAIN_SHAPES = 3000  # examples the classifier trains on (procedural shapes are made on demand)
-# Generated grids per real one. With as many generated grids as real ones (1000), the Frechet
-# distance of one generator moved from 47 to 78 between sampling seeds; pooling five draws
-# narrows that (a sample's share of the covariance falls) but does not remove it: two disjoint
-# pools of 5000 still differed by 0.4-23 (benchmarks/RESULTS.md), so compare generators over
-# several seeds.
+# Generated grids per real one. On the version-1 features one 1000-grid draw of a generator moved
+# from 47 to 78 between sampling seeds. On version 2 a draw's spread is ~0.1-0.2 on distances near
+# 1, and three disjoint pools of five draws still differ by up to 0.27 for one generator
+# (benchmarks/RESULTS.md): pooling halves that, and close generators need several seeds.
 GENERATED_PER_REAL = 5
 
 
