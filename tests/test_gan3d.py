@@ -230,7 +230,8 @@ def test_a_recipe_trains_resumes_evaluates_and_renders(trained_run):
 
 def test_the_volume_distance_pools_five_draws_per_real_grid(trained_run):
     """One draw as large as the real set gave a Frechet distance that moved by +-15 between
-    sampling seeds; the protocol pools five disjoint draws (seed s: draws 5s .. 5s + 4)."""
+    sampling seeds (on the version-1 features; ~+-15% on version 2); the protocol pools five
+    disjoint draws (seed s: draws 5s .. 5s + 4)."""
     from ganzoo.data.voxels import load_volumes
     from ganzoo.metrics import stats
     from ganzoo.metrics.evaluate import evaluate

@@ -105,6 +105,7 @@ def test_nearest_neighbour_statistics_match_a_loop_over_pairs():
     d_rr = np.array([[distance(r, q) if i != j else np.inf for j, q in enumerate(real)] for i, r in enumerate(real)])
     d_ff = np.array([[distance(f, g) if i != j else np.inf for j, g in enumerate(fake)] for i, f in enumerate(fake)])
     np.testing.assert_allclose(stats.jaccard_distances(real, fake), d_rf, atol=1e-6)
+    np.testing.assert_allclose(stats.jaccard_distances(real, fake, chunk=5), d_rf, atol=1e-6)  # blocks
     assert stats.jaccard_distances(fake[7:8], fake[7:8])[0, 0] == 0.0
     right = sum((d_rr[i].min() < d_rf[i].min()) + 0.5 * (d_rr[i].min() == d_rf[i].min()) for i in range(12)) + \
         sum((d_ff[j].min() < d_rf[:, j].min()) + 0.5 * (d_ff[j].min() == d_rf[:, j].min()) for j in range(12))
