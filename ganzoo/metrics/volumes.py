@@ -100,9 +100,10 @@ class VolumeExtractor(Extractor):
     def __call__(self, volumes, batch_size: int = 256) -> Features:
         """Features and class probabilities of grids, which it also keeps, thresholded, as `samples`
         (for the voxel-space statistics)."""
-        result = super().__call__(volumes, batch_size)
-        result.samples = np.concatenate([self._prepare(volumes[i : i + batch_size]) for i in range(0, len(volumes), batch_size)]
-                                        ).astype(np.uint8) if len(volumes) else np.zeros((0, *np.shape(volumes)[1:]), np.uint8)
+        samples = np.concatenate([self._prepare(volumes[i : i + batch_size]).astype(np.uint8) for i in range(0, len(volumes), batch_size)]
+                                 ) if len(volumes) else np.zeros((0, *np.shape(volumes)[1:]), np.uint8)
+        result = super().__call__(samples, batch_size)  # thresholded once: the features see exactly these samples
+        result.samples = samples
         return result
 
     def _prepare(self, volumes):
