@@ -281,14 +281,21 @@ def check_evaluated_kind(recipe: Recipe, task: str) -> None:
 
 
 def check_evaluated_metrics(evaluation: EvaluationSection, task: str) -> None:
-    """A periodic [evaluation] measures only what the kind's features give (kinds.REFUSED_METRICS).
-    Checked where a recipe is about to train, not by load_recipe: a run recorded before a metric
-    was refused stays readable (evaluate, sample, publish); its resume asks for the edit."""
+    """A periodic [evaluation] measures only what the kind's features give (kinds.REFUSED_METRICS),
+    and keeps the best checkpoint by one of its own results. Checked where a recipe is about to
+    train, not by load_recipe: a run recorded before a metric was refused stays readable
+    (evaluate, sample, publish); its resume asks for the edit."""
     from ganzoo import kinds
-    from ganzoo.metrics.registry import parse_metrics
+    from ganzoo.metrics.registry import parse_metrics, ranking_keys
 
-    if evaluation.every_epochs and (refused := kinds.refused_metric(task, parse_metrics(evaluation.metrics))):
+    if not evaluation.every_epochs:
+        return
+    names = parse_metrics(evaluation.metrics)
+    if refused := kinds.refused_metric(task, names):
         raise RecipeError(f"evaluation.metrics: {refused}")
+    if evaluation.keep_best and evaluation.keep_best not in ranking_keys(names):  # else best/ would never be written
+        raise RecipeError(f"evaluation.keep_best: {evaluation.keep_best!r} is not a result of evaluation.metrics "
+                          f"{evaluation.metrics!r}; use one of {', '.join(ranking_keys(names))}")
 
 
 def check_choice(key: str, value: str, choices: tuple[str, ...]) -> str:

@@ -148,6 +148,8 @@ for args, error in ((["train", "nope.toml"], "recipe file nope.toml does not exi
                     (["evaluate", "zoo:gan3d_shapes32", "--metrics", "fid,kid"], "metrics: kid does not measure volume models"),
                     (["train", RECIPE, "--set", "model.name=gan3d", "--set", "model.preset=tiny", "--set", 'evaluation.metrics="kid"'],
                      "evaluation.metrics: kid does not measure volume models"),
+                    (["train", RECIPE, "--set", 'evaluation.metrics="coverage"'],
+                     "evaluation.keep_best: 'fid' is not a result of evaluation.metrics 'coverage'; use one of coverage"),
                     (["evaluate", "sr_run"], "sr_run holds a srgan (super_resolution model), not a generation or style or volume model"),
                     (["train", RECIPE, "--set", "model.name=cyclegan", "--set", "model.preset=tiny", "--set", "evaluation.every_epochs=1"],
                      "evaluation.every_epochs: a cyclegan (translation model) is not measured by the statistics of samples")):

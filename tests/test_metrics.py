@@ -226,7 +226,7 @@ def test_evaluate_cli_one_line_errors(tmp_path, monkeypatch):
 def test_training_evaluates_keeps_the_best_checkpoint_and_writes_a_model_card(mnist_metric_classifier, tiny_recipe, tmp_path):
     from ganzoo.actions import export as export_model
     from ganzoo.recipes import load_recipe
-    from ganzoo.training import train
+    from ganzoo.training import runs, train
 
     evaluation = '\n[evaluation]\nevery_epochs = 1\nmetrics = "fid,coverage"\nnum = 100\nkeep_best = "fid"\n'
     run_dir = train(load_recipe(tiny_recipe(steps=9, steps_per_epoch=3, extra=evaluation)), out=tmp_path / "runs", verbose=0)
@@ -236,6 +236,18 @@ def test_training_evaluates_keeps_the_best_checkpoint_and_writes_a_model_card(mn
     fids = {r["step"]: r["metrics"]["fid"] for r in results}
     assert best["metric"] == "fid" and best["value"] == min(fids.values()) and fids[best["step"]] == best["value"]
     assert (run_dir / "best" / f"ckpt-{best['step']}.index").is_file()
+    assert runs.best_record(run_dir) == best
+
+    # A kill between best/'s new checkpoint and best.json leaves the older record (or none) beside
+    # it: the record of the checkpoint that is there comes from the evaluation that kept it, not
+    # from a later re-evaluation of best/ nor from a line the kill tore.
+    with open(run_dir / "metrics.jsonl", "a") as f:
+        f.write(json.dumps({"step": best["step"], "checkpoint": "best", "metrics": {"fid": 1e6}}) + '\n{"step": 9, "metr')
+    older = min(step for step in fids if step != best["step"])
+    (run_dir / "best" / "best.json").write_text(json.dumps({"metric": "fid", "value": fids[older], "step": older}))
+    assert runs.best_record(run_dir) == best
+    (run_dir / "best" / "best.json").unlink()
+    assert runs.best_record(run_dir) == best
     events = list((run_dir / "logs").glob("events.out.tfevents.*"))
     assert any(b"metrics/fid" in e.read_bytes() for e in events)
 
@@ -287,7 +299,8 @@ def test_a_runs_best_checkpoint_is_a_model_source_for_every_command(mnist_metric
 
     entry = json.loads(publish(run_dir / "best", "tiny_best", zoo_dir=tmp_path / "zoo", dtype="float32", num=100).read_text())
     history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
-    assert entry["steps"] == best["step"] and entry["checkpoint"].startswith("best/: kept by the recipe's evaluation, fid ")
+    assert entry["steps"] == best["step"]
+    assert entry["checkpoint"] == f"best/: kept by the recipe's evaluation for its fid, at step {best['step']}"
     assert entry["wall_time_s"] == next(h["elapsed_s"] for h in history if h["step"] == best["step"])
     assert f"at step {best['step']}" in (tmp_path / "zoo" / "cards" / "tiny_best.md").read_text()
     np.testing.assert_array_equal(ganzoo.from_pretrained(tmp_path / "zoo" / "entries" / "tiny_best.json").generate(4, seed=2),
@@ -448,3 +461,27 @@ def test_a_classifier_is_named_by_its_weights_not_by_its_file(tmp_path, monkeypa
     kernel.assign(kernel.numpy() + np.eye(*kernel.shape, dtype="float32") * 1e-6)
     model.save(classifier_path(source))
     assert ClassifierExtractor(source).protocol()["weights_sha256"] != info["weights_sha256"]
+
+
+def test_every_metric_gives_the_keys_a_checkpoint_is_ranked_by():
+    """keep_best is checked against RANKING_KEYS (recipes); each key there must be in the
+    metric's result and have a direction, or a recipe's best/ would never be written."""
+    from ganzoo.metrics.extractors import Features
+    from ganzoo.metrics.registry import (
+        HIGHER_IS_BETTER,
+        LOWER_IS_BETTER,
+        METRICS,
+        RANKING_KEYS,
+    )
+
+    rng = np.random.default_rng(0)
+
+    def features(n):
+        probabilities = rng.dirichlet(np.ones(5), size=n)
+        return Features(rng.normal(size=(n, 8)), probabilities, rng.random((n, 4, 4, 4, 1)) > 0.5)
+
+    real, fake = features(60), features(60)
+    assert set(RANKING_KEYS) == set(METRICS)
+    for name, metric in METRICS.items():
+        assert set(RANKING_KEYS[name]) <= set(metric(real, fake)), name
+    assert sorted(k for keys in RANKING_KEYS.values() for k in keys) == sorted(LOWER_IS_BETTER + HIGHER_IS_BETTER)

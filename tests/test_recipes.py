@@ -88,6 +88,19 @@ def test_bad_recipes_name_the_key(raw, message):
     assert "\n" not in str(error.value)
 
 
+def test_keep_best_must_be_a_result_of_the_metrics_a_training_evaluates():
+    """Else best/ would never be written. Refused where a recipe is about to train (training, and
+    the CLI's early check); a run recorded with such a recipe still loads (sample, evaluate)."""
+    from ganzoo.recipes import check_evaluated_metrics
+
+    recorded = recipe_from_dict(minimal(evaluation={"every_epochs": 1, "metrics": "coverage,pr", "keep_best": "fid"}))
+    with pytest.raises(RecipeError, match="^evaluation.keep_best: 'fid' is not a result of evaluation.metrics "
+                                          "'coverage,pr'; use one of coverage, precision, recall$"):
+        check_evaluated_metrics(recorded.evaluation, "generation")
+    check_evaluated_metrics(dataclasses.replace(recorded.evaluation, keep_best="recall"), "generation")
+    check_evaluated_metrics(dataclasses.replace(recorded.evaluation, every_epochs=0), "generation")  # nothing evaluated
+
+
 def test_missing_file_and_bad_toml(tmp_path):
     with pytest.raises(RecipeError, match="does not exist"):
         load_recipe(tmp_path / "none.toml")

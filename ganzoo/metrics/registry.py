@@ -64,6 +64,14 @@ def _nearest_neighbours(real: Features, fake: Features) -> dict[str, float]:
 # Result keys by direction, for keeping the best checkpoint.
 LOWER_IS_BETTER = ("fid", "kid", "nna", "nn_mmd")
 HIGHER_IS_BETTER = ("is", "precision", "recall", "coverage", "nn_coverage")
+# The ranking keys each metric's result holds (its other keys are spreads, counts and floors).
+RANKING_KEYS = {"fid": ("fid",), "kid": ("kid",), "is": ("is",), "pr": ("precision", "recall"),
+                "coverage": ("coverage",), "nna": ("nna", "nn_coverage", "nn_mmd")}
+
+
+def ranking_keys(names: list[str]) -> list[str]:
+    """The result keys that metrics `names` give and a checkpoint can be ranked by."""
+    return [key for name in names for key in RANKING_KEYS[name]]
 
 
 def parse_metrics(text: str) -> list[str]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import errno
 import json
-import re
 from pathlib import Path
 from typing import Callable
 
@@ -22,10 +21,10 @@ import tensorflow as tf
 
 from ganzoo.errors import ModelNotFound, TrainingFailed
 from ganzoo.files import atomic_write_bytes, file_sha256
+from ganzoo.training.runs import checkpoint_step, checkpoints_newest_first  # noqa: F401 - also this module's API
 
 MANIFEST_SUFFIX = ".sha256"
 APPLIED_RECIPE = "recipe.toml"
-_NUMBER = re.compile(r"^ckpt-(\d+)\.index$")
 
 
 def manager(model, directory: Path, keep: int = 3) -> tf.train.CheckpointManager:
@@ -36,12 +35,6 @@ def files_of(prefix: str | Path) -> list[Path]:
     """The files of checkpoint `prefix` (ckpt-N.index, ckpt-N.data-*), manifest left out."""
     prefix = Path(prefix)
     return sorted(p for p in prefix.parent.glob(prefix.name + ".*") if p.suffix != MANIFEST_SUFFIX)
-
-
-def checkpoints_newest_first(directory: Path) -> list[Path]:
-    """Every checkpoint prefix in the folder by its index file (whatever the manager's state file says)."""
-    found = [(int(m.group(1)), p.with_suffix("")) for p in Path(directory).glob("ckpt-*.index") if (m := _NUMBER.match(p.name))]
-    return [prefix for _, prefix in sorted(found, reverse=True)]
 
 
 def out_of_space(error: BaseException) -> bool:
@@ -106,7 +99,7 @@ def restore_newest_intact(model, directory: Path, say: Callable[[str], None] = p
         if problem is None:
             if skipped:
                 say(f"ganzoo: {'; '.join(skipped)}; restored {prefix.name}, the newest intact checkpoint, instead")
-            return int(_NUMBER.match(prefix.name + ".index").group(1))
+            return checkpoint_step(prefix)
         skipped.append(f"checkpoint {prefix.name} is unusable: {problem}")
     if skipped:
         raise ModelNotFound(f"no intact checkpoint in {directory}: {'; '.join(skipped)}")

@@ -4,19 +4,12 @@ metrics it reached with their protocol. Rewritten at the end of training and aft
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ganzoo.files import atomic_write_bytes
 from ganzoo.training import runs
 
 MODEL_CARD = "MODEL_CARD.md"
-
-
-def _json_lines(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def last_start(run_dir: Path) -> dict[str, str]:
@@ -37,8 +30,8 @@ def model_card_text(run_dir: Path) -> str:
     from ganzoo.recipes import load_recipe
 
     recipe = load_recipe(run_dir / runs.RECIPE_FILE)
-    history = _json_lines(run_dir / runs.HISTORY_FILE)
-    evaluations = _json_lines(run_dir / runs.METRICS_FILE)
+    history = runs.json_lines(run_dir / runs.HISTORY_FILE)
+    evaluations = runs.json_lines(run_dir / runs.METRICS_FILE)
     start = last_start(run_dir)
     train = recipe.train
     lines = [

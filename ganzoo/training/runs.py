@@ -23,6 +23,7 @@ RUN_LOG = "run.log"  # one block per start: strategy, replicas, devices, host
 METRICS_FILE = "metrics.jsonl"  # one line per evaluation, with its protocol
 LOCK_FILE = ".lock"  # held by the process training the run (who it is, inside)
 _RUN_NAME = re.compile(r"^(\d{5})-")
+_CHECKPOINT_INDEX = re.compile(r"^ckpt-(\d+)\.index$")
 
 
 def check_model_location(path: str | Path) -> Path:
@@ -51,12 +52,59 @@ def best_of_run(path: str | Path) -> Path | None:
     return None
 
 
+def checkpoints_newest_first(directory: Path) -> list[Path]:
+    """Every checkpoint prefix in the folder by its index file (whatever the manager's state file says)."""
+    found = [(int(m.group(1)), p.with_suffix("")) for p in Path(directory).glob("ckpt-*.index")
+             if (m := _CHECKPOINT_INDEX.match(p.name))]
+    return [prefix for _, prefix in sorted(found, reverse=True)]
+
+
+def checkpoint_step(prefix: Path) -> int:
+    return int(_CHECKPOINT_INDEX.match(Path(prefix).name + ".index").group(1))
+
+
 def best_record(run_dir: str | Path) -> dict | None:
-    """best.json of a run ({"metric", "value", "step"} of the checkpoint in best/), or None."""
+    """{"metric", "value", "step"} of the checkpoint in a run's best/, or None. best.json says
+    it, written just after the checkpoint; a run killed between the two leaves the newer
+    checkpoint and the older best.json, so that checkpoint's value is then read from the
+    evaluation that kept it (metrics.jsonl, written before either)."""
+    best_dir = Path(run_dir) / BEST_DIR
     try:
-        return json.loads((Path(run_dir) / BEST_DIR / BEST_FILE).read_text())
+        record = json.loads((best_dir / BEST_FILE).read_text())
     except (OSError, ValueError):
-        return None
+        record = None
+    saved = checkpoints_newest_first(best_dir)
+    if not saved or (record is not None and record.get("step") == checkpoint_step(saved[0])):
+        return record
+    step, metric = checkpoint_step(saved[0]), record["metric"] if record else kept_metric(run_dir)
+    values = [row["metrics"][metric] for row in json_lines(Path(run_dir) / METRICS_FILE)
+              if row.get("step") == step and "checkpoint" not in row and metric in row.get("metrics", {})]
+    return {"metric": metric, "value": values[-1], "step": step} if values else record
+
+
+def kept_metric(run_dir: str | Path) -> str:
+    """The run's recipe's [evaluation] keep_best (read without building the recipe)."""
+    import tomllib
+
+    try:
+        return tomllib.loads((Path(run_dir) / RECIPE_FILE).read_text()).get("evaluation", {}).get("keep_best", "")
+    except (OSError, ValueError):
+        return ""
+
+
+def json_lines(path: Path) -> list[dict]:
+    """The records of a .jsonl file of the run (history, metrics); a line torn by a kill is left out."""
+    rows = []
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError:
+        return rows
+    for line in lines:
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue
+    return rows
 
 
 def run_of(path: str | Path) -> Path:

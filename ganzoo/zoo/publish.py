@@ -156,11 +156,13 @@ def publish(run: str | Path, name: str, zoo_dir: str | Path | None = None, dtype
 
 
 def best_checkpoint_note(run_dir: Path) -> str:
-    """What a run's best/ is, for an entry published from it: the recipe's evaluation kept it."""
+    """What a run's best/ is, for an entry published from it: the recipe's evaluation kept it. Its
+    value is left out: measured on the recipe's smaller protocol (and maybe an older classifier),
+    it is not comparable with the entry's own figures."""
     best = runs.best_record(run_dir)
     if best is None:
         return "best/: kept by the recipe's evaluation"
-    return f"best/: kept by the recipe's evaluation, {best['metric']} {best['value']:.4g} at step {best['step']}"
+    return f"best/: kept by the recipe's evaluation for its {best['metric']}, at step {best['step']}"
 
 
 def _plain(value):
