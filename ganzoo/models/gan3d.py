@@ -72,7 +72,9 @@ class GAN3D(LatentGAN):
     `recipes/gan3d_shapes32.toml`. `adaptive_d_threshold` (0.8 in the paper; 0 = off) skips the
     discriminator step while its batch accuracy is above it. `minibatch_std_group` (0 = off, as
     in the paper) gives D the features' standard deviation over groups of that many shapes
-    (Karras et al. 2018), so a generator collapsing to one shape is told apart.
+    (Karras et al. 2018), so a generator collapsing to one shape is told apart. `r1_gamma` (0 =
+    off, as in the paper) adds R1 (Mescheder et al. 2018), gamma / 2 * ||grad D(real)||^2, to
+    every discriminator step.
     """
 
     task = "volume"
@@ -95,6 +97,7 @@ class GAN3D(LatentGAN):
         d_filters=(64, 128, 256, 512),
         adaptive_d_threshold: float = 0.0,
         minibatch_std_group: int = 0,
+        r1_gamma: float = 0.0,
         init_std: float = 0.02,
         **kwargs,
     ):
@@ -109,6 +112,9 @@ class GAN3D(LatentGAN):
         if minibatch_std_group < 0:
             raise ValueError(f"minibatch_std_group must be >= 0 (0: off), got {minibatch_std_group}")
         self.minibatch_std_group = int(minibatch_std_group)
+        if not r1_gamma >= 0:
+            raise ValueError(f"r1_gamma must be >= 0 (0: off), got {r1_gamma}")
+        self.r1_gamma = float(r1_gamma)
         self.init_std = float(init_std)
         self.generator = build_gan3d_generator(self.latent_dim, self.volume_size, self.g_filters, self.init_std)
         self.discriminator = build_gan3d_discriminator(
@@ -116,6 +122,7 @@ class GAN3D(LatentGAN):
         )
         self.d_accuracy_tracker = keras.metrics.Mean(name="d_accuracy")
         self.d_updated_tracker = keras.metrics.Mean(name="d_updated")  # the share of steps that updated D
+        self.r1_tracker = keras.metrics.Mean(name="r1_penalty")
         self.finish_init()
 
     @property
@@ -125,7 +132,15 @@ class GAN3D(LatentGAN):
 
     @property
     def metrics(self) -> list:
-        return super().metrics + [self.d_accuracy_tracker, self.d_updated_tracker]
+        trackers = super().metrics + [self.d_accuracy_tracker, self.d_updated_tracker]
+        return trackers + [self.r1_tracker] if self.r1_gamma else trackers
+
+    def discriminator_regularizer(self, critic, real, local_batch):
+        if not self.r1_gamma:
+            return None
+        r1 = losses.r1_penalty(critic, real)
+        self.r1_tracker.update_state(r1)
+        return (self.r1_gamma / 2) * r1
 
     def discriminator_step(self, real, fake, labels=None, stream: int = 0):
         """One discriminator update, kept only while D's global-batch accuracy is at or below the
