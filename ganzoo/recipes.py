@@ -305,7 +305,7 @@ def check_choice(key: str, value: str, choices: tuple[str, ...]) -> str:
 
 
 def validate_evaluation(section: EvaluationSection) -> None:
-    from ganzoo.metrics.registry import HIGHER_IS_BETTER, LOWER_IS_BETTER, parse_metrics
+    from ganzoo.metrics.registry import parse_metrics, ranking_keys
 
     if section.every_epochs < 0 or section.num < 10:
         raise RecipeError("evaluation.every_epochs must be >= 0 and evaluation.num >= 10")
@@ -313,9 +313,9 @@ def validate_evaluation(section: EvaluationSection) -> None:
         parse_metrics(section.metrics)
     except GanzooError as error:
         raise RecipeError(f"evaluation.metrics: {error}") from None
-    if section.keep_best and section.keep_best not in LOWER_IS_BETTER + HIGHER_IS_BETTER:
+    if section.keep_best and section.keep_best not in ranking_keys():
         raise RecipeError(f"evaluation.keep_best: {section.keep_best!r} is not a result key; "
-                          f"use one of {', '.join(LOWER_IS_BETTER + HIGHER_IS_BETTER)}")
+                          f"use one of {', '.join(ranking_keys())}")
 
 
 def recipe_from_dict(raw: dict, name: str = "") -> Recipe:

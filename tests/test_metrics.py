@@ -464,14 +464,16 @@ def test_a_classifier_is_named_by_its_weights_not_by_its_file(tmp_path, monkeypa
 
 
 def test_every_metric_gives_the_keys_a_checkpoint_is_ranked_by():
-    """keep_best is checked against RANKING_KEYS (recipes); each key there must be in the
-    metric's result and have a direction, or a recipe's best/ would never be written."""
+    """keep_best is checked against each metric's ranking keys (recipes); each must be in the
+    metric's result, or a recipe's best/ would never be written, and have one direction."""
     from ganzoo.metrics.extractors import Features
     from ganzoo.metrics.registry import (
-        HIGHER_IS_BETTER,
-        LOWER_IS_BETTER,
+        HIGHER,
+        LOWER,
         METRICS,
-        RANKING_KEYS,
+        RANKS,
+        lower_is_better,
+        ranking_keys,
     )
 
     rng = np.random.default_rng(0)
@@ -481,7 +483,11 @@ def test_every_metric_gives_the_keys_a_checkpoint_is_ranked_by():
         return Features(rng.normal(size=(n, 8)), probabilities, rng.random((n, 4, 4, 4, 1)) > 0.5)
 
     real, fake = features(60), features(60)
-    assert set(RANKING_KEYS) == set(METRICS)
+    assert set(RANKS) == set(METRICS)
     for name, metric in METRICS.items():
-        assert set(RANKING_KEYS[name]) <= set(metric(real, fake)), name
-    assert sorted(k for keys in RANKING_KEYS.values() for k in keys) == sorted(LOWER_IS_BETTER + HIGHER_IS_BETTER)
+        assert RANKS[name] and set(RANKS[name]) <= set(metric(real, fake)), name
+        assert set(RANKS[name].values()) <= {LOWER, HIGHER}, name
+    keys = ranking_keys()
+    assert len(keys) == len(set(keys))  # two metrics giving one key could rank it both ways
+    assert ranking_keys(["pr", "fid"]) == ["precision", "recall", "fid"]
+    assert [lower_is_better(k) for k in ("fid", "kid", "nn_mmd", "coverage", "is", "recall")] == [True] * 3 + [False] * 3

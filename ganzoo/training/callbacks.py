@@ -190,7 +190,7 @@ class PeriodicEvaluation(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_epochs or not finite(logs):
             return
-        from ganzoo.metrics.registry import LOWER_IS_BETTER
+        from ganzoo.metrics.registry import lower_is_better
 
         result = self.session.measure(self.model, self.metrics, self.seed)
         append_result(self.run_dir, result)
@@ -202,7 +202,7 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         if self.keep_best and self.keep_best in result["metrics"]:
             value = result["metrics"][self.keep_best]
             best = best_record(self.run_dir)
-            lower = self.keep_best in LOWER_IS_BETTER
+            lower = lower_is_better(self.keep_best)
             if best is None or (value < best["value"] if lower else value > best["value"]):
                 checkpoints.save(self.best_manager, step, run_dir=self.run_dir)  # with its manifest, checked on loading
                 from ganzoo.files import atomic_write_bytes

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from ganzoo.errors import ModelNotFound, TrainingFailed
 from ganzoo.files import atomic_write_bytes, file_sha256
-from ganzoo.training.runs import checkpoint_step, checkpoints_newest_first  # noqa: F401 - also this module's API
+from ganzoo.training.runs import checkpoint_step, checkpoints_newest_first
 
 MANIFEST_SUFFIX = ".sha256"
 APPLIED_RECIPE = "recipe.toml"

@@ -212,7 +212,7 @@ def _run(recipe: Recipe, strategy_name: str, run_dir: Path, extra_callbacks: Ite
     except Exception as error:
         if not checkpoints.out_of_space(error) or isinstance(error, TrainingFailed):
             raise
-        saved = checkpoints.checkpoints_newest_first(write_dir / runs.CHECKPOINT_DIR)
+        saved = runs.checkpoints_newest_first(write_dir / runs.CHECKPOINT_DIR)
         raise TrainingFailed(f"no space left on the device writing to {write_dir}; the last good checkpoint is "
                              f"{saved[0].name if saved else 'none'}, which stays restorable") from None
     finally:
@@ -298,7 +298,7 @@ def _train_in_strategy(recipe, strategy_name: str, strategy, run_dir: Path, writ
         )
         if guard.bad_step is not None:
             values = ", ".join(f"{k}={v:.4g}" for k, v in guard.bad_logs.items())
-            saved = checkpoints.checkpoints_newest_first(write_dir / runs.CHECKPOINT_DIR)
+            saved = runs.checkpoints_newest_first(write_dir / runs.CHECKPOINT_DIR)
             raise TrainingDiverged(f"training stopped at step {guard.bad_step}: non-finite loss ({values}); the last good "
                                    f"checkpoint is {saved[0] if saved else 'none (no checkpoint was written)'}")
     save_model(model, write_dir / runs.MODEL_FILE)
