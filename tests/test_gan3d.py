@@ -310,6 +310,18 @@ def test_nna_compares_the_grids_themselves_beside_two_real_splits(trained_run, t
         assert result["metrics"][key] == pytest.approx(expected[key])
         assert result["metrics"][f"{key}_real_vs_real"] == pytest.approx(floor[key])
     assert "fid" not in result["metrics"]
+    # The distance's floor takes as many train grids as FD's generated side has (5 x 30), or all
+    # the split has (200 < 5 x 50); 1-NNA's floor stays 50 against 50 (above).
+    from ganzoo.metrics.volumes import VolumeExtractor
+
+    extractor = VolumeExtractor("shapes:200", 8)
+    for num, num_floor in ((30, 150), (50, 200)):
+        result = evaluate(trained_run, ["fid", "nna"], num=num)
+        test = extractor(load_volumes("shapes:200", 8, "test", max_examples=num).volumes).features
+        train = extractor(load_volumes("shapes:200", 8, "train", max_examples=num_floor).volumes).features
+        assert result["protocol"]["num_real_floor"] == num_floor
+        assert result["metrics"]["fid_real_vs_real"] == pytest.approx(stats.fid(test, train), rel=1e-6)
+    assert result["metrics"]["nna_real_vs_real"] == pytest.approx(floor["nna"])
     output = CliRunner().invoke(main, ["evaluate", str(trained_run), "--num", "50"]).output
     assert "nna" in output and "fid" in output and "precision" in output  # the kind's default metrics
     dcgan = tmp_path / "dcgan.keras"
