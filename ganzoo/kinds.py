@@ -13,9 +13,10 @@ TRANSLATE = ("translation",)
 # Metrics a kind's features cannot give, and why: `ganzoo evaluate` and a recipe's [evaluation]
 # refuse them (time-to-quality leaves them out).
 _VOXELS_ONLY = "it compares binary samples voxel by voxel (IoU), for volume models"
+_PIECES_ONLY = "it counts connected pieces of binary samples, for volume models"
 REFUSED_METRICS = {
-    "generation": {"nna": _VOXELS_ONLY},
-    "style": {"nna": _VOXELS_ONLY},
+    "generation": {"nna": _VOXELS_ONLY, "fragments": _PIECES_ONLY},
+    "style": {"nna": _VOXELS_ONLY, "fragments": _PIECES_ONLY},
     "volume": {"kid": "on the volume classifier's features real grids against real ones gave KID -0.008 and "
                       "three draws of a trained generator 0.005-0.014: it cannot tell them apart; use fid or nna"},
 }

@@ -322,13 +322,18 @@ def test_nna_compares_the_grids_themselves_beside_two_real_splits(trained_run, t
         assert result["protocol"]["num_real_floor"] == num_floor
         assert result["metrics"]["fid_real_vs_real"] == pytest.approx(stats.fid(test, train), rel=1e-6)
     assert result["metrics"]["nna_real_vs_real"] == pytest.approx(floor["nna"])
+    result = evaluate(trained_run, ["fragments"], num=50, seed=1)  # pieces of the first draw, and of real grids
+    assert result["metrics"]["fragments"] == stats.fragments(load_trained_model(trained_run).generate(50, seed=5) > 0.5)["fragments"]
+    assert result["metrics"]["fragments_real_vs_real"] == stats.fragments(load_volumes("shapes:200", 8, "train").volumes)["fragments"]
     output = CliRunner().invoke(main, ["evaluate", str(trained_run), "--num", "50"]).output
-    assert "nna" in output and "fid" in output and "precision" in output  # the kind's default metrics
+    assert "nna" in output and "fragments" in output and "fid" in output and "precision" in output  # the kind's default metrics
     dcgan = tmp_path / "dcgan.keras"
     ganzoo.create_model("dcgan", "tiny").save(dcgan)
     result = CliRunner().invoke(main, ["evaluate", str(dcgan), "--metrics", "fid,nna"])
     assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
     assert "nna does not measure generation models" in result.output
+    result = CliRunner().invoke(main, ["evaluate", str(dcgan), "--metrics", "fragments"])
+    assert result.exit_code == 1 and "fragments does not measure generation models" in result.output, result.output
 
 
 def test_kid_is_refused_for_volumes_by_the_cli_the_library_and_a_recipe(trained_run, tmp_path):

@@ -133,6 +133,22 @@ def test_nearest_neighbour_statistics_tell_copies_likes_and_strangers_apart():
         stats.nearest_neighbour_stats(real, real[:50])
 
 
+def test_fragments_count_the_pieces_beyond_each_samples_largest():
+    from ganzoo.data.voxels import procedural_shapes
+
+    grids = np.zeros((4, 6, 6, 6, 1), np.uint8)
+    grids[0, 1:3, 1:3, 1:3] = 1  # one piece
+    grids[1, 0:2, 0:2, 0:2] = 1
+    grids[1, 2, 2, 2] = 1  # touches the block at a corner: the same piece
+    grids[1, 5, 5, 5] = 1  # a speck: one piece more, 1 of its 10 voxels
+    grids[2, 0, 0, 0] = grids[2, 0, 0, 2] = grids[2, 0, 0, 4] = 1  # three single voxels a voxel apart
+    values = stats.fragments(grids)  # grids[3] is empty: no piece, none beyond
+    assert values["fragments"] == pytest.approx((0 + 1 + 2 + 0) / 4)
+    assert values["fragment_share"] == pytest.approx((0 + 1 / 10 + 2 / 3 + 0) / 4)
+    assert stats.fragments(grids[..., 0]) == values  # with or without the channel axis
+    assert stats.fragments(procedural_shapes(50, 16, "test").volumes)["fragments"] == 0.0  # real furniture is one piece
+
+
 def test_metric_names_and_extractors_fail_in_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("GANZOO_CACHE", str(tmp_path))
     assert parse_metrics("fid, kid,is,pr,coverage") == ["fid", "kid", "is", "pr", "coverage"]

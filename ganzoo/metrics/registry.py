@@ -65,6 +65,13 @@ def _nearest_neighbours(real: Features, fake: Features) -> dict[str, float]:
     return stats.nearest_neighbour_stats(real.samples, fake.samples[: len(real.samples)])
 
 
+@register_metric("fragments", {"fragments": LOWER, "fragment_share": LOWER})
+def _fragments(real: Features, fake: Features) -> dict[str, float]:
+    if fake.samples is None:  # kinds.REFUSED_METRICS names who cannot
+        raise ValueError("fragments counts pieces of binary samples; these features carry none")
+    return stats.fragments(fake.samples)  # real's own count is the floor (VolumeMetricSession)
+
+
 def ranking_keys(names: list[str] | None = None) -> list[str]:
     """The result keys that metrics `names` (default: all) give and a checkpoint can be ranked by."""
     return [key for name in (METRICS if names is None else names) for key in RANKS[name]]

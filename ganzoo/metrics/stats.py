@@ -10,6 +10,8 @@
 - Nearest-neighbour statistics of binary samples under the IoU (Jaccard) distance, as 3D-shape
   generation reports them: 1-NNA (Lopez-Paz & Oquab 2017; Yang et al. 2019), coverage and MMD
   (Achlioptas et al. 2018). No feature network: they compare voxels.
+- Fragments of binary samples: connected pieces beyond each sample's largest (floating specks a
+  mesh of the grid shows as separate bits), which the statistics above barely weigh.
 """
 
 from __future__ import annotations
@@ -159,3 +161,22 @@ def nearest_neighbour_stats(real: np.ndarray, fake: np.ndarray) -> dict[str, flo
     return {"nna": correct / (2 * len(real)),
             "nn_coverage": len(np.unique(real_fake.argmin(axis=0))) / len(real),
             "nn_mmd": float(real_fake.min(axis=1).mean())}
+
+
+def fragments(samples: np.ndarray) -> dict[str, float]:
+    """Per binary sample [N, ..., 1] or [N, ...]: the pieces beyond its largest connected one
+    (voxels touching at a face, edge or corner are one piece) and the share of its occupied voxels
+    in them, averaged; an empty sample has none."""
+    from scipy import ndimage
+
+    samples = np.asarray(samples) != 0
+    if samples.ndim > 2 and samples.shape[-1] == 1:
+        samples = samples[..., 0]
+    structure = np.ones((3,) * (samples.ndim - 1), bool)
+    counts, shares = [], []
+    for sample in samples:
+        labels, pieces = ndimage.label(sample, structure)
+        sizes = np.bincount(labels.ravel())[1:]
+        counts.append(max(pieces - 1, 0))
+        shares.append(1.0 - sizes.max() / sizes.sum() if pieces else 0.0)
+    return {"fragments": float(np.mean(counts)), "fragment_share": float(np.mean(shares))}

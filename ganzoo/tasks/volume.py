@@ -53,7 +53,7 @@ def occupancy_uint8(volumes):
 
 class VolumeTask(Task):
     name = "volume"
-    evaluation_metrics = ("fid", "pr", "coverage", "nna")  # no kid: kinds.REFUSED_METRICS
+    evaluation_metrics = ("fid", "pr", "coverage", "nna", "fragments")  # no kid: kinds.REFUSED_METRICS
     distance_name = "FD"  # a Frechet distance, but not on Inception features
 
     # ------------------------------------------------------------------------- training
@@ -81,10 +81,11 @@ class VolumeTask(Task):
 
     def measure(self, model, recipe, num: int = 2000, seed: int = 0, **options) -> dict:
         """Frechet distance on the volume classifier's features and class coverage of 5 x `num`
-        samples against `num` real test grids, 1-NNA / coverage / MMD under IoU of `num` of them,
-        with the real-vs-real floors (`num` against `num`; no KID: kinds.REFUSED_METRICS)."""
+        samples against `num` real test grids, 1-NNA / coverage / MMD under IoU and fragments of
+        `num` of them, with the real-vs-real floors (VolumeMetricSession.floor; no KID:
+        kinds.REFUSED_METRICS)."""
         session = self.metric_session(model, recipe.data.source, num)
-        return session.measure(model, ["fid", "coverage", "nna"], seed)
+        return session.measure(model, ["fid", "coverage", "nna", "fragments"], seed)
 
     def headline(self, metrics: dict) -> str:
         floor = metrics.get("fid_real_vs_real")
