@@ -2,9 +2,10 @@
 and cached, like the MNIST classifier), whose 128-d layer-normalised `features` give a Frechet
 distance (not KID: kinds.REFUSED_METRICS), and whose class votes give coverage; and, with no
 network, `nna`: 1-NNA, coverage and MMD of the grids themselves under the IoU distance
-(stats.nearest_neighbour_stats), and `fragments`: their connected pieces beyond the largest. Generated grids are thresholded at 0.5 first (what a mesh of them
-shows); the real data are binary already. `num` real grids are compared with five times as many
-generated ones (GENERATED_PER_REAL) for the classifier's statistics, with `num` for 1-NNA.
+(stats.nearest_neighbour_stats), and `fragments`: their connected pieces beyond the largest.
+Generated grids are thresholded at 0.5 first (what a mesh of them shows); the real data are binary
+already. `num` real grids are compared with five times as many generated ones
+(GENERATED_PER_REAL) for the classifier's statistics, with `num` for 1-NNA and fragments.
 
 Why layer-normalised features (classifier version 2): version 1's features were a ReLU layer on the
 flattened convolutions. On real shapes 15 of its 128 units never fired and one direction held 74%
@@ -136,9 +137,10 @@ class VolumeMetricSession(MetricSession):
     def floor(self, metrics: list[str]) -> dict[str, float]:
         """The Frechet distance and the nearest-neighbour statistics of other real grids (the other
         split's) against these, and those grids' own fragments, for those of them `metrics` asks
-        for (nothing else has a floor, and KID is refused). The distance's bias falls with either set's size, so the floor takes as
-        many other grids as the generated side has (`num_generated`, where the split has them;
-        1000 against 1000 shapes gave 0.153, 4000 against 1000 0.101); 1-NNA takes `num` of them."""
+        for (nothing else has a floor, and KID is refused). The distance's bias falls with either
+        set's size, so the floor takes as many other grids as the generated side has
+        (`num_generated`, where the split has them; 1000 against 1000 shapes gave 0.153, 4000
+        against 1000 0.101); 1-NNA takes `num` of them."""
         from ganzoo.data.voxels import load_volumes
 
         wanted = tuple(name for name in ("fid", "nna", "fragments") if name in metrics)
