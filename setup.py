@@ -27,7 +27,7 @@ setup(
         "tensorboard",
         "click>=8.1",
         "numpy",
-        "scipy",  # FID's matrix square root, SSIM's filtering
+        "scipy",  # FID's matrix square root, SSIM's filtering, volumes' fragments (connected pieces)
         "pillow",  # reading user images (upscale, translate, evaluate-sr)
         "trimesh",  # gan3d: meshes out (.obj / .glb) and mesh files in (voxelised); file output only
         "scikit-image",  # gan3d: marching cubes, occupancy grid -> mesh; file output only
