@@ -17,6 +17,7 @@ statistics' ranking (benchmarks/RESULTS.md)."""
 
 from __future__ import annotations
 
+import functools
 import json
 
 import keras
@@ -128,30 +129,33 @@ class VolumeMetricSession(MetricSession):
         self.source, self.split, self.num, self.volume_size = source, split, num, volume_size
         self.extractor = VolumeExtractor(source, volume_size)
         self.real = self.extractor(load_volumes(source, volume_size, split, max_examples=num).volumes)
-        self.floors: dict[tuple[str, ...], dict[str, float]] = {}  # the floor does not depend on the model
-        self.num_floor = 0
+        self.floors: dict[str, dict[str, float]] = {}  # metric -> its floor, which does not depend on the model
 
     def features(self, volumes) -> Features:
         return self.extractor(np.asarray(volumes))
 
-    def floor(self, metrics: list[str]) -> dict[str, float]:
-        """The Frechet distance and the nearest-neighbour statistics of other real grids (the other
-        split's) against these, and those grids' own fragments, for those of them `metrics` asks
-        for (nothing else has a floor, and KID is refused). The distance's bias falls with either
-        set's size, so the floor takes as many other grids as the generated side has
-        (`num_generated`, where the split has them; 1000 against 1000 shapes gave 0.153, 4000
-        against 1000 0.101); 1-NNA takes `num` of them."""
+    @functools.cached_property
+    def other_split(self) -> Features:
+        """Real grids of the other split, the floor's: the distance's bias falls with either set's
+        size, so as many as the generated side has (`num_generated`, where the split has them;
+        1000 against 1000 shapes gave 0.153, 4000 against 1000 0.101); samples of the first
+        `num`, as of generated grids (1-NNA compares equal sets)."""
         from ganzoo.data.voxels import load_volumes
 
-        wanted = tuple(name for name in ("fid", "nna", "fragments") if name in metrics)
-        if not wanted:
-            return {}
-        if wanted not in self.floors:
-            other = "train" if self.split != "train" else "test"
-            real = self.features(load_volumes(self.source, self.volume_size, other, max_examples=self.num_generated).volumes)
-            self.num_floor = len(real.features)  # nna takes the first num of them, as of generated grids
-            self.floors[wanted] = {f"{key}_real_vs_real": value for key, value in self.compare(real, list(wanted)).items()}
-        return self.floors[wanted]
+        other = "train" if self.split != "train" else "test"
+        real = self.features(load_volumes(self.source, self.volume_size, other, max_examples=self.num_generated).volumes)
+        real.samples = real.samples[: self.num].copy()
+        return real
+
+    def floor(self, metrics: list[str]) -> dict[str, float]:
+        """The Frechet distance and the nearest-neighbour statistics of `other_split` against these,
+        and its own fragments, for those of them `metrics` asks for (nothing else has a floor,
+        and KID is refused); each measured once per session."""
+        wanted = [name for name in ("fid", "nna", "fragments") if name in metrics]
+        for name in wanted:
+            if name not in self.floors:
+                self.floors[name] = {f"{key}_real_vs_real": v for key, v in self.compare(self.other_split, [name]).items()}
+        return {key: value for name in wanted for key, value in self.floors[name].items()}
 
     def generated_features(self, model, seed: int) -> Features:
         """Features of GENERATED_PER_REAL x `num` samples: draws of `num` with seeds seed * 5 + 0..4
@@ -175,5 +179,5 @@ class VolumeMetricSession(MetricSession):
         result["protocol"]["classifier_test_accuracy"] = round(self.extractor.test_accuracy, 4)
         result["protocol"]["classifier_version"] = CLASSIFIER_VERSION
         if any(key.endswith("_real_vs_real") for key in values):
-            result["protocol"]["num_real_floor"] = self.num_floor  # the other split's grids against num_real
+            result["protocol"]["num_real_floor"] = len(self.other_split.features)  # against num_real
         return result
